@@ -1,0 +1,40 @@
+"""``action: command``: run a release hook or an operator's script, never through a shell.
+
+Parameters (DESIGN §5): ``run`` (argv, with placeholders), ``cwd`` (default ``{project}``),
+``timeout`` (seconds), ``env`` (over upgrader's own environment). Standard input is closed, so a
+script that prompts fails its step instead of hanging cron. Each output line goes to the journal;
+a non-zero exit fails the step with the last lines of output in the error.
+"""
+
+from __future__ import annotations
+
+from upgrader.actions.base import Context, register
+from upgrader.errors import ActionError
+from upgrader.runtime import process
+
+TAIL_LINES = 10
+
+
+@register("command")
+def command(context: Context) -> None:
+    argv = [context.expand(argument) for argument in context.params["run"]]
+    cwd = context.expand(context.params.get("cwd", "{project}"))
+    env = {key: context.expand(value) for key, value in context.params.get("env", {}).items()}
+    timeout = context.params.get("timeout")
+    result = process.run(
+        argv,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+        on_line=lambda line: context.journal("step_output", line),
+    )
+    if result.returncode == 0:
+        return
+    tail = "\n".join(result.tail(TAIL_LINES))
+    if result.timed_out:
+        reason = f"{argv[0]} timed out after {timeout:g} s and was killed"
+    elif result.returncode < 0:
+        reason = f"{argv[0]} was killed by signal {-result.returncode}"
+    else:
+        reason = f"{argv[0]} exited with status {result.returncode}"
+    raise ActionError(reason + (f"; last output:\n{tail}" if tail else ""))

@@ -1,0 +1,169 @@
+"""The command line (DESIGN §7): parse, call one ``app`` function, render its result once."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from upgrader import __version__, app, ui
+from upgrader.errors import EXIT_OK, EXIT_USAGE, UpgraderError
+
+logger = logging.getLogger("upgrader")
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--root", metavar="DIR", default=default,
+                        help="the server folder (default: $UPGRADER_ROOT, else the current folder)")
+    parser.add_argument("-n", "--name", metavar="NAME", default=default,
+                        help="the project (may be left out when there is only one)")
+    parser.add_argument("--debug", action="store_true",
+                        default=argparse.SUPPRESS if suppress else False,
+                        help="show tracebacks and debug logs")
+
+
+def _wait_lock(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait-lock", metavar="S", type=float, default=0,
+                        help="wait up to S seconds for another run to release the project")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="upgrader",
+        description="Keep a self-hosted Docker Compose server up to date, safely and unattended.",
+    )
+    parser.add_argument("--version", action="version", version=f"upgrader {__version__}")
+    _global_options(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    shared = argparse.ArgumentParser(add_help=False)
+    _global_options(shared, suppress=True)
+
+    def command(name: str, help_text: str, aliases: Sequence[str] = ()) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, description=help_text,
+                                   parents=[shared], aliases=list(aliases))
+
+    run = command("run", "upgrade: run the project's workflow", aliases=["update"])
+    run.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    run.add_argument("--cron", action="store_true",
+                     help="unattended: quiet unless a person must act; carries on an unfinished run")
+    _wait_lock(run)
+
+    resume = command("resume", "continue an interrupted or paused run from its checkpoint")
+    resume.add_argument("--cron", action="store_true", help="unattended: quiet unless a person must act")
+    _wait_lock(resume)
+
+    rollback = command("rollback", "undo the current run, or go back to the release that ran before")
+    rollback.add_argument("--cron", action="store_true", help="unattended: quiet unless a person must act")
+    _wait_lock(rollback)
+
+    status = command("status", "the installed version, the current or last run, the lock")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+
+    history = command("history", "the finished runs, newest first")
+    history.add_argument("--json", action="store_true", help="print a JSON array")
+    history.add_argument("--limit", type=int, metavar="N", help="at most N runs")
+
+    graph = command("graph", "draw the workflow's state machine")
+    graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    graph.add_argument("--workflow", metavar="NAME|FILE",
+                       help="draw this workflow (shipped name or file) instead of the project's")
+
+    projects = command("projects", "list the projects under <root>/projects")
+    projects.add_argument("--json", action="store_true", help="print a JSON array")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if arguments.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _dispatch(arguments)
+    except UpgraderError as error:
+        if arguments.debug:
+            traceback.print_exc()
+        print(f"upgrader: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("upgrader: interrupted; 'upgrader resume' carries an unfinished run on", file=sys.stderr)
+        return 130
+
+
+def _dispatch(arguments: argparse.Namespace) -> int:
+    from upgrader.project import find_root
+
+    command = arguments.command
+    cron = getattr(arguments, "cron", False)
+    out = Console(highlight=False)
+    if command in ("run", "update", "resume", "rollback"):
+        reporter: ui.TerminalReporter | ui.QuietReporter = (
+            ui.QuietReporter() if cron else ui.TerminalReporter(out)
+        )
+    options = app.Options(
+        root=find_root(arguments.root), name=arguments.name, cron=cron,
+        wait_lock=getattr(arguments, "wait_lock", 0), dry_run=getattr(arguments, "dry_run", False),
+    )
+    if command in ("run", "update", "resume", "rollback"):
+        options.reporter = reporter
+        handler = {"run": app.run, "update": app.run, "resume": app.resume,
+                   "rollback": app.rollback}[command]
+        result = handler(options)
+        return _render_run(result, out, reporter if cron else None)
+    if command == "status":
+        result = app.status(options)
+        if arguments.json:
+            ui.print_json(result.data)
+        else:
+            ui.print_status(out, result.data)
+        return result.exit_code
+    if command == "history":
+        if arguments.limit is not None and arguments.limit < 1:
+            print("upgrader: error: --limit must be at least 1", file=sys.stderr)
+            return EXIT_USAGE
+        result = app.history(options, arguments.limit)
+        if arguments.json:
+            ui.print_json(result.data)
+        else:
+            out.print(ui.history_table(result.data))
+        return result.exit_code
+    if command == "graph":
+        workflow_file = None
+        if arguments.workflow:
+            from upgrader.workflow import resolve
+
+            workflow_file = resolve(arguments.workflow, Path.cwd())
+        result = app.graph(options, arguments.format, workflow_file)
+        sys.stdout.write(result.data if result.data.endswith("\n") else result.data + "\n")
+        return EXIT_OK
+    if command == "projects":
+        result = app.projects(options)
+        if arguments.json:
+            ui.print_json(result.data)
+        else:
+            for name in result.data:
+                print(name)
+        return EXIT_OK
+    raise AssertionError(command)  # pragma: no cover - argparse refuses unknown commands
+
+
+def _render_run(result: app.Result, out: Console, quiet: ui.QuietReporter | None) -> int:
+    if result.kind == "plan":
+        out.print(f"{result.data['project']}: workflow {result.data['workflow']} would run: "
+                  + " → ".join(result.data["steps"]), markup=False)
+        return result.exit_code
+    if quiet is None:
+        out.print(result.message, markup=False)
+        return result.exit_code
+    if result.exit_code != EXIT_OK:
+        # Under cron, output means a person must look: the outcome and what led to it.
+        for line in quiet.lines:
+            print(line, file=sys.stderr)
+        print(f"upgrader: {result.message}", file=sys.stderr)
+    return result.exit_code

@@ -1,0 +1,1 @@
+"""The outside world upgrader drives: processes, the Docker Engine, Docker Compose."""

@@ -1,0 +1,297 @@
+"""The store: the only code that reads or writes ``<root>/state/<project>/`` (DESIGN §1, §6).
+
+Checkpoints are written atomically and durably (temp file, fsync, ``os.replace``, fsync of the
+folder); the journal is append-only with an fsync per line; every file read is validated against
+its schema in ``state/``, and a corrupt or newer file is refused, never overwritten. The project
+lock is a ``filelock.FileLock``: an OS lock that dies with its process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from upgrader import resources
+from upgrader.errors import LockedError, StateError
+from upgrader.validation import schema_errors
+
+SCHEMA = 1
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def now() -> str:
+    """The current time as an ISO 8601 UTC timestamp with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_dirs(path: Path) -> None:
+    """Create ``path`` and its missing parents, new folders 0700."""
+    if path.is_dir():
+        return
+    make_dirs(path.parent)
+    try:
+        path.mkdir(mode=DIR_MODE)
+    except FileExistsError:
+        pass
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    """Replace ``path`` with ``content`` so that a crash leaves the old or the new file, whole."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+class ProjectStore:
+    """The state folder of one project."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = state_dir
+        self.run_path = state_dir / "run.json"
+        self.journal_path = state_dir / "journal.jsonl"
+        self.history_path = state_dir / "history.jsonl"
+        self.installed_path = state_dir / "installed.json"
+        self.workflow_path = state_dir / "workflow.yaml"
+        self.lock_path = state_dir / "lock"
+        self.holder_path = state_dir / "lock.holder"
+        self._journal_checked = False
+
+    # -- the lock -----------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, run_id: str | None, wait: float = 0) -> Iterator[None]:
+        """Hold the project's lock for the block; raise ``LockedError`` naming the holder.
+
+        ``wait`` is how many seconds to wait for another holder to finish (0: fail at once).
+        """
+        make_dirs(self.dir)
+        lock = _file_lock(self.lock_path)
+        try:
+            lock.acquire(timeout=wait, poll_interval=0.05)
+        except filelock.Timeout:
+            raise LockedError(self._locked_message()) from None
+        try:
+            holder = {"pid": os.getpid(), "run_id": run_id, "host": socket.gethostname(), "since": now()}
+            write_atomic(self.holder_path, json.dumps(holder).encode())
+            yield
+        finally:
+            self.holder_path.unlink(missing_ok=True)
+            lock.release()
+
+    def _locked_message(self) -> str:
+        holder = self._read_holder()
+        if holder is None:
+            return f"project '{self.dir.name}' is locked by another upgrader process"
+        run = f", run {holder['run_id']}" if holder.get("run_id") else ""
+        return (
+            f"project '{self.dir.name}' is locked by upgrader pid {holder.get('pid')}{run} "
+            f"(since {holder.get('since')}); wait for it or pass --wait-lock SECONDS"
+        )
+
+    def _read_holder(self) -> dict[str, Any] | None:
+        try:
+            holder = json.loads(self.holder_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return holder if isinstance(holder, dict) else None
+
+    def lock_holder(self) -> dict[str, Any] | None:
+        """Who holds the lock now (``pid``, ``run_id``), or None when nobody does.
+
+        Asks the OS with a non-blocking acquire; the lock file's presence means nothing.
+        """
+        if not self.lock_path.exists():
+            return None
+        lock = _file_lock(self.lock_path)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            # The holder writes lock.holder just after acquiring: give it a moment.
+            for _ in range(20):
+                holder = self._read_holder()
+                if holder is not None:
+                    return holder
+                time.sleep(0.01)
+            return {"pid": None, "run_id": None}
+        except OSError:
+            return None
+        lock.release()
+        return None
+
+    # -- documents ----------------------------------------------------------------------------
+
+    def _read_document(self, path: Path, schema_name: str) -> dict[str, Any] | None:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise StateError(f"{path}: cannot read: {error.strerror}") from None
+        try:
+            document = json.loads(raw)
+        except ValueError as error:
+            raise StateError(_corrupt(path, f"not valid JSON ({error})")) from None
+        return self._check(path, document, schema_name)
+
+    def _check(self, path: Path, document: Any, schema_name: str, line: int | None = None) -> Any:
+        where = f"{path}:{line}" if line else str(path)
+        if not isinstance(document, dict):
+            raise StateError(_corrupt(where, "not a JSON object"))
+        version = document.get("schema", SCHEMA if schema_name == "journal.schema.json" else None)
+        if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA:
+            raise StateError(
+                f"{where} was written by a newer upgrader (schema {version}; this one reads up to "
+                f"{SCHEMA}); upgrade upgrader, it will not overwrite the file"
+            )
+        errors = schema_errors(document, resources.schema(schema_name))
+        if errors:
+            raise StateError(_corrupt(where, errors[0]))
+        return document
+
+    def read_run(self) -> dict[str, Any] | None:
+        """The checkpoint of the current or last run, or None before the first run."""
+        return self._read_document(self.run_path, "run.schema.json")
+
+    def write_run(self, run: dict[str, Any]) -> None:
+        """Write the checkpoint atomically and durably, stamping ``updated_at``."""
+        run["updated_at"] = now()
+        make_dirs(self.dir)
+        write_atomic(self.run_path, _encode(run))
+
+    def read_installed(self) -> dict[str, Any] | None:
+        return self._read_document(self.installed_path, "installed.schema.json")
+
+    def write_installed(self, installed: dict[str, Any]) -> None:
+        make_dirs(self.dir)
+        write_atomic(self.installed_path, _encode({"schema": SCHEMA, **installed}))
+
+    def save_workflow(self, text: str) -> None:
+        """Keep the workflow a run started with, so that its resume runs the same steps."""
+        make_dirs(self.dir)
+        write_atomic(self.workflow_path, text.encode("utf-8"))
+
+    # -- append-only files --------------------------------------------------------------------
+
+    def append_journal(self, run_id: str, event: str, state: str, step: str | None = None,
+                       detail: str | dict[str, Any] | None = None) -> dict[str, Any]:
+        """Append one event to the journal and fsync it; returns the event."""
+        entry = {"ts": now(), "run_id": run_id, "event": event, "step": step, "state": state,
+                 "detail": detail}
+        if not self._journal_checked:
+            make_dirs(self.dir)
+            _drop_torn_line(self.journal_path)
+            self._journal_checked = True
+        _append_line(self.journal_path, entry)
+        return entry
+
+    def read_journal(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """The journal's events (of ``run_id`` only, when given), oldest first."""
+        events = self._read_lines(self.journal_path, "journal.schema.json")
+        return [event for event in events if run_id is None or event["run_id"] == run_id]
+
+    def append_history(self, entry: dict[str, Any]) -> None:
+        make_dirs(self.dir)
+        _drop_torn_line(self.history_path)
+        _append_line(self.history_path, {"schema": SCHEMA, **entry})
+
+    def read_history(self) -> list[dict[str, Any]]:
+        """The finished runs, oldest first."""
+        return self._read_lines(self.history_path, "history.schema.json")
+
+    def _read_lines(self, path: Path, schema_name: str) -> list[dict[str, Any]]:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        lines = raw.split(b"\n")
+        # The last element is b"" after a final newline, or a torn line a crash left: drop it.
+        entries = []
+        for number, line in enumerate(lines[:-1], start=1):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                raise StateError(_corrupt(f"{path}:{number}", "not valid JSON")) from None
+            entries.append(self._check(path, entry, schema_name, number))
+        return entries
+
+
+def _file_lock(path: Path) -> filelock.FileLock:
+    # An OS lock only: a soft (marker file) lock would outlive a crashed holder.
+    return filelock.FileLock(path, mode=FILE_MODE, fallback_to_soft=False)
+
+
+def _corrupt(where: Path | str, reason: str) -> str:
+    return (
+        f"{where} is corrupt: {reason}; upgrader will not overwrite it "
+        "(inspect it, or move it aside to start afresh)"
+    )
+
+
+def _encode(document: dict[str, Any]) -> bytes:
+    return (json.dumps(document, indent=2, sort_keys=False) + "\n").encode("utf-8")
+
+
+def _append_line(path: Path, entry: dict[str, Any]) -> None:
+    line = (json.dumps(entry, separators=(",", ":")) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _drop_torn_line(path: Path) -> None:
+    """Truncate a last line that a crash left without its newline."""
+    try:
+        with open(path, "rb+") as stream:
+            size = stream.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            stream.seek(size - 1)
+            if stream.read(1) == b"\n":
+                return
+            # Walk back to the previous newline; the torn tail is rarely long.
+            position = size
+            while position > 0:
+                step = min(4096, position)
+                position -= step
+                stream.seek(position)
+                chunk = stream.read(step)
+                cut = chunk.rfind(b"\n")
+                if cut >= 0:
+                    stream.truncate(position + cut + 1)
+                    break
+            else:
+                stream.truncate(0)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,158 @@
+"""Showing runs and results to a person: rich on a terminal, plain lines under cron (DESIGN §1).
+
+Commands return data; this module renders it once, as text, tables or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+_MARKS = {
+    "step_started": ("…", "cyan"),
+    "step_done": ("✓", "green"),
+    "step_retry": ("↻", "yellow"),
+    "step_failed": ("✗", "red"),
+    "undo_started": ("↶", "magenta"),
+    "undo_done": ("✓", "magenta"),
+    "undo_failed": ("✗", "red"),
+    "paused": ("‖", "yellow"),
+    "rolled_back": ("↶", "yellow"),
+    "completed": ("✓", "green bold"),
+    "failed": ("✗", "red bold"),
+}
+
+
+def describe_event(entry: Mapping[str, Any]) -> str | None:
+    """One line for a journal event a person wants to see, or None for the others."""
+    event, step, detail = entry["event"], entry.get("step"), entry.get("detail")
+    info = detail if isinstance(detail, dict) else {}
+    if event == "run_started":
+        target = f" → {info['to']}" if info.get("to") else ""
+        return f"run {entry['run_id']} started: workflow {info.get('workflow')}{target}"
+    if event == "resumed":
+        return f"carrying on run {entry['run_id']} from state {entry['state']}"
+    if event == "step_started":
+        return f"{step}: {info.get('action')}"
+    if event == "step_done":
+        tries = f" ({info['attempts']} tries)" if info.get("attempts", 1) > 1 else ""
+        return f"{step} done{tries}"
+    if event == "step_retry":
+        return (f"{step}: try {info.get('attempt')} of {info.get('of')} failed ({info.get('error')}); "
+                f"retrying in {info.get('wait', 0):g} s")
+    if event == "step_output":
+        return f"  {step} | {detail}"
+    if event in ("step_failed", "undo_failed"):
+        return f"{step} failed: {info.get('error')}"
+    if event == "rollback_started":
+        return "rolling back"
+    if event == "undo_started":
+        return f"undoing {step}: {info.get('action')}"
+    if event == "undo_done":
+        return f"{step} undone"
+    if event in ("paused", "rolled_back", "completed", "failed"):
+        return f"run {event.replace('_', ' ')}" + (f": {detail}" if isinstance(detail, str) else "")
+    return None
+
+
+class TerminalReporter:
+    """Prints each event of a run as it happens."""
+
+    def __init__(self, console: Console, show_output: bool = True) -> None:
+        self.console = console
+        self.show_output = show_output
+
+    def event(self, entry: Mapping[str, Any]) -> None:
+        if entry["event"] == "step_output" and not self.show_output:
+            return
+        line = describe_event(entry)
+        if line is None:
+            return
+        mark, style = _MARKS.get(entry["event"], (" ", "dim"))
+        if entry["event"] == "step_output":
+            self.console.print(line, style="dim", markup=False, highlight=False)
+        else:
+            self.console.print(f"[{style}]{mark}[/] ", end="")
+            self.console.print(line, markup=False, highlight=False)
+
+    def progress(self, step: str, detail: Mapping[str, Any]) -> None:
+        pass
+
+
+class QuietReporter:
+    """Under cron: nothing while it works; the cli prints the outcome if a person must act."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def event(self, entry: Mapping[str, Any]) -> None:
+        line = describe_event(entry)
+        if line is not None:
+            self.lines.append(f"{entry['ts']} {line}")
+
+    def progress(self, step: str, detail: Mapping[str, Any]) -> None:
+        pass
+
+
+def print_json(data: Any, stream: TextIO = sys.stdout) -> None:
+    stream.write(json.dumps(data, indent=2) + "\n")
+
+
+def print_status(console: Console, data: Mapping[str, Any]) -> None:
+    """``status`` for a person: the installed version, then the run's steps as a table."""
+    console.print(f"project {data['project']}: installed {data['installed'] or '(nothing)'}",
+                  markup=False)
+    if data["quarantined"]:
+        console.print("quarantined: " + ", ".join(data["quarantined"]), markup=False)
+    if data["run"] is None:
+        console.print("no run yet")
+        return
+    console.print(status_table(data))
+    run = data["run"]
+    interrupted = " (interrupted: 'upgrader resume' or 'upgrader rollback')" if data["interrupted"] else ""
+    versions = f" {run['from'] or '(nothing)'} → {run['to']}" if run["to"] else ""
+    console.print(f"run {run['id']}{versions}: {run['status']} at state {run['state']}{interrupted}",
+                  markup=False)
+    if run["error"]:
+        console.print(run["error"], markup=False)
+    if data["lock"]:
+        console.print(f"locked by upgrader pid {data['lock']}", markup=False)
+
+
+def status_table(data: Mapping[str, Any]) -> Table:
+    run = data["run"]
+    table = Table()
+    for column in ("step", "status", "tries"):
+        table.add_column(column)
+    styles = {"done": "green", "failed": "red", "undo_failed": "red", "running": "cyan",
+              "rolled_back": "magenta", "undoing": "magenta"}
+    for step in run["steps"]:
+        table.add_row(step["name"], f"[{styles.get(step['status'], 'dim')}]{step['status']}[/]",
+                      str(step["attempts"]))
+    return table
+
+
+def history_table(entries: list[Mapping[str, Any]]) -> Table:
+    table = Table(title="finished runs, newest first", title_justify="left")
+    for column in ("run", "from", "to", "outcome", "started", "finished", "downtime"):
+        table.add_column(column, no_wrap=True)
+    styles = {"completed": "green", "rolled_back": "yellow", "failed": "red"}
+    for entry in entries:
+        downtime = entry["downtime_seconds"]
+        table.add_row(
+            entry["id"], entry["from"] or "-", entry["to"] or "-",
+            f"[{styles.get(entry['outcome'], '')}]{entry['outcome']}[/]",
+            _short_time(entry["started_at"]), _short_time(entry["finished_at"]),
+            "-" if downtime is None else f"{downtime:.1f} s",
+        )
+    return table
+
+
+def _short_time(timestamp: str) -> str:
+    """``2026-11-27T12:08:43.448Z`` → ``2026-11-27 12:08:43``."""
+    return timestamp.replace("T", " ")[:19]
