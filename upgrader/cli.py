@@ -101,7 +101,8 @@ def _dispatch(arguments: argparse.Namespace) -> int:
 
     command = arguments.command
     cron = getattr(arguments, "cron", False)
-    out = Console(highlight=False)
+    # Off a terminal rich would wrap at 80 columns; a log or a pipe wants whole lines.
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     if command in ("run", "update", "resume", "rollback"):
         reporter: ui.TerminalReporter | ui.QuietReporter = (
             ui.QuietReporter() if cron else ui.TerminalReporter(out)
