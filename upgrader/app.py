@@ -187,7 +187,7 @@ def status(options: Options) -> Result:
     installed = store.read_installed()
     holder = store.lock_holder()
     interrupted = bool(run and run["status"] in (engine.RUNNING, engine.ROLLING_BACK) and not holder)
-    data = {
+    data: dict[str, Any] = {
         "project": project.name,
         "installed": installed["version"] if installed else None,
         "run": None if run is None else {
@@ -214,7 +214,7 @@ def status(options: Options) -> Result:
 
 def history(options: Options, limit: int | None = None) -> Result:
     """The finished runs, newest first."""
-    project, store = _open(options)
+    _, store = _open(options)
     entries = [
         {key: entry.get(key) for key in (
             "id", "from", "to", "outcome", "started_at", "finished_at", "downtime_seconds", "error")}

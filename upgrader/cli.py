@@ -116,7 +116,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         handler = {"run": app.run, "update": app.run, "resume": app.resume,
                    "rollback": app.rollback}[command]
         result = handler(options)
-        return _render_run(result, out, reporter if cron else None)
+        return _render_run(result, out, reporter if isinstance(reporter, ui.QuietReporter) else None)
     if command == "status":
         result = app.status(options)
         if arguments.json:

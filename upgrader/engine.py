@@ -114,9 +114,13 @@ def _retryable(error: BaseException) -> bool:
 
 
 class _Model:
-    """The object the ``transitions`` machine moves; its ``state`` is the run's state."""
+    """The object the ``transitions`` machine moves; its ``state`` is the run's state.
+
+    The machine adds ``trigger`` (and the ``do_<step>``/``undo_<step>`` events) to it.
+    """
 
     state: str
+    trigger: Callable[[str], bool]
 
 
 class Runner:

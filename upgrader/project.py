@@ -93,7 +93,9 @@ def choose_name(root: Path, name: str | None) -> str:
         return names[0]
     if not names:
         raise UsageError(f"no project under {root / 'projects'}: create projects/<name>/project.yaml")
-    raise UsageError(f"{len(names)} projects under {root / 'projects'} ({', '.join(names)}): pick one with -n NAME")
+    raise UsageError(
+        f"{len(names)} projects under {root / 'projects'} ({', '.join(names)}): pick one with -n NAME"
+    )
 
 
 def load_project(root: Path, name: str) -> Project:

@@ -13,7 +13,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,10 +47,8 @@ def make_dirs(path: Path) -> None:
     if path.is_dir():
         return
     make_dirs(path.parent)
-    try:
+    with suppress(FileExistsError):
         path.mkdir(mode=DIR_MODE)
-    except FileExistsError:
-        pass
 
 
 def write_atomic(path: Path, content: bytes) -> None:
@@ -158,7 +156,8 @@ class ProjectStore:
             document = json.loads(raw)
         except ValueError as error:
             raise StateError(_corrupt(path, f"not valid JSON ({error})")) from None
-        return self._check(path, document, schema_name)
+        checked: dict[str, Any] = self._check(path, document, schema_name)
+        return checked
 
     def _check(self, path: Path, document: Any, schema_name: str, line: int | None = None) -> Any:
         where = f"{path}:{line}" if line else str(path)

@@ -28,9 +28,11 @@ def key_path(path: Iterable[Any]) -> str:
 
 def _reason(error: jsonschema.ValidationError) -> str:
     validator = error.validator
-    value = error.validator_value
+    value: Any = error.validator_value
     if validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        instance: Any = error.instance
+        extra = sorted(set(instance) - set(schema.get("properties", {})))
         return "unknown key " + ", ".join(repr(key) for key in extra)
     if validator == "required":
         return error.message.replace(" is a required property", " is required")

@@ -150,7 +150,9 @@ def graph_errors(document: dict[str, Any], known_actions: Collection[str] | None
     for index, step in enumerate(steps):
         where = f"steps[{index}]"
         if step["name"] in names:
-            errors.append(f"at '{where}.name': {step['name']!r} is also the name of steps[{names[step['name']]}]")
+            errors.append(
+                f"at '{where}.name': {step['name']!r} is also the name of steps[{names[step['name']]}]"
+            )
         names.setdefault(step["name"], index)
         for key in ("from", "to"):
             if step[key] not in states:

@@ -8,6 +8,7 @@ running on its own while a resumed run starts it again.
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import os
 import signal
@@ -61,7 +62,7 @@ def run(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads hold locks the child needs
+            preexec_fn=_die_with_parent,
         )
     except FileNotFoundError:
         raise ActionError(f"{argv[0]}: no such program", retryable=False) from None
@@ -102,7 +103,5 @@ def run(
 
 
 def _kill_group(child: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
