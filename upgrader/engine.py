@@ -297,6 +297,8 @@ class Runner:
         Resumable: the state walks back one step per undo, each checkpointed, so a rollback
         that is interrupted continues with the step it had not finished undoing.
         """
+        if self.status in (RUNNING, PAUSED, COMPLETED, FAILED):
+            self.run["finished_at"] = None
         if self.status in (RUNNING, PAUSED, COMPLETED):
             self.run["status"] = ROLLING_BACK
             self._save()
@@ -347,13 +349,25 @@ class Runner:
         return True
 
     def _finish(self, status: str) -> str:
-        previous = self.status
-        self.run["status"] = status
-        self.run["finished_at"] = now()
+        """End the run: installed.json and history first, the checkpoint last.
+
+        A crash before the checkpoint leaves the run unfinished at its last state, and driving
+        it again finishes it again; both earlier writes are safe to repeat.
+        """
+        self.run["finished_at"] = self.run.get("finished_at") or now()
         if status == COMPLETED:
             self.run["error"] = None
+        self._update_installed(status)
+        self._append_history(status)
+        self.run["status"] = status
         self._save()
-        self._update_installed(status, previous)
+        self.journal(status, detail=self.run["error"])
+        return status
+
+    def _append_history(self, status: str) -> None:
+        if any(entry["id"] == self.run["run_id"] and entry["outcome"] == status
+               for entry in self.store.read_history()):
+            return
         self.store.append_history({
             "id": self.run["run_id"],
             "workflow": self.workflow.name,
@@ -365,12 +379,12 @@ class Runner:
             "downtime_seconds": downtime(self.run["data"]),
             "error": self.run["error"],
         })
-        self.journal(status, detail=self.run["error"])
-        return status
 
-    def _update_installed(self, status: str, previous_status: str) -> None:
+    def _update_installed(self, status: str) -> None:
         """installed.json changes only when a run completes or the rollback of a completed run ends."""
         installed = self.store.read_installed()
+        if installed is not None and installed.get("run_id") == self.run["run_id"] and status == COMPLETED:
+            return  # written already, by a process that crashed before its checkpoint
         if status == COMPLETED and self.run["to_version"]:
             if installed is not None:
                 installed.pop("previous", None)

@@ -221,8 +221,13 @@ class ProjectStore:
         _append_line(self.history_path, {"schema": SCHEMA, **entry})
 
     def read_history(self) -> list[dict[str, Any]]:
-        """The finished runs, oldest first."""
-        return self._read_lines(self.history_path, "history.schema.json")
+        """The finished runs, oldest first; a run that finished twice (a failed rollback that
+        was finished later, a completed run rolled back) counts with its newest outcome."""
+        latest: dict[str, dict[str, Any]] = {}
+        for entry in self._read_lines(self.history_path, "history.schema.json"):
+            latest.pop(entry["id"], None)
+            latest[entry["id"]] = entry
+        return list(latest.values())
 
     def _read_lines(self, path: Path, schema_name: str) -> list[dict[str, Any]]:
         try:

@@ -65,7 +65,12 @@ def schema_errors(document: Any, schema: dict[str, Any]) -> list[str]:
         best = error
         if error.context:
             # oneOf/anyOf: the branch that got furthest names the real cause.
-            best = max(error.context, key=lambda e: (len(e.path), -len(e.context or ())))
+            # A type mismatch is the least telling branch: `undo: {timout: 5}` is an unknown key
+            # of the mapping form, not "must be a string".
+            best = max(
+                error.context,
+                key=lambda e: (len(e.path), e.validator != "type", -len(e.context or ())),
+            )
         messages.append(f"at '{key_path(best.absolute_path)}': {_reason(best)}")
     return messages
 
