@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from upgrader.errors import (
     StateError,
     UsageError,
 )
+from upgrader.plan import Plan
+from upgrader.plan import plan as plan_release
 from upgrader.project import Project, choose_name, load_project, project_names
 from upgrader.store import ProjectStore
 from upgrader.workflow import Workflow, load_workflow, parse_workflow, resolve
@@ -51,6 +54,9 @@ class Options:
     cron: bool = False
     wait_lock: float = 0
     dry_run: bool = False
+    to: str | None = None
+    allow_major: bool = False
+    package: Path | None = None
     reporter: engine.Reporter | None = None
 
 
@@ -90,19 +96,93 @@ def _blocked_message(run: dict[str, Any], interrupted: bool) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Target:
+    """One hop of a plan: the version and the release entry a run installs (None: no release)."""
+
+    version: str | None
+    release: dict[str, Any] | None
+
+
+def _decide(project: Project, store: ProjectStore, options: Options) -> tuple[Plan | None, list[Target]]:
+    """What ``run`` would do now: the plan (None without a feed or package) and its hops."""
+    installed = store.read_installed()
+    current = installed["version"] if installed else None
+    quarantined = store.read_quarantine()
+    if options.package is not None:
+        entry = _offline_release(project, options.package)
+        decided = plan_release(
+            [entry], current, allow=project.config.get("allow", "minor"), to=entry["version"],
+            allow_major=options.allow_major, quarantined=quarantined,
+        )
+        return decided, [Target(entry["version"], entry)] if decided.target else []
+    if not project.config.get("feed"):
+        if options.to is not None:
+            raise UsageError("--to needs a release feed ('feed' in project.yaml) or --package")
+        return None, [Target(None, None)]
+    from upgrader.feed import feed_for
+
+    client = feed_for(project)
+    index = client.index()
+    decided = plan_release(
+        index.releases, current, allow=project.config.get("allow", "minor"), to=options.to,
+        allow_major=options.allow_major, quarantined=quarantined,
+    )
+    targets = []
+    for version in decided.path:
+        entry = dict(index.release(version) or {})
+        entry.update(url=client.resolve(entry["archive"]), product=index.product)
+        targets.append(Target(version, entry))
+    return decided, targets
+
+
+def _offline_release(project: Project, package_file: Path) -> dict[str, Any]:
+    """The release entry of an archive on disk: its checksum from FILE.sha256 or the feed's index."""
+    from upgrader import package
+    from upgrader.feed import feed_for
+
+    path = package_file.expanduser().absolute()
+    if not path.is_file():
+        raise UsageError(f"--package {package_file}: no such file")
+    manifest = package.read_release(path)
+    version = manifest["version"]
+    entry: dict[str, Any] = {"version": version, "archive": path.name, "size": path.stat().st_size,
+                             "url": path.as_uri(), "product": manifest["product"]}
+    checksum = path.with_name(path.name + ".sha256")
+    if checksum.is_file():
+        words = checksum.read_text(encoding="utf-8", errors="replace").split()
+        if not words or not re.fullmatch(r"[0-9a-f]{64}", words[0]):
+            raise UsageError(f"{checksum}: does not start with a sha256 (64 lower-case hex digits)")
+        entry["sha256"] = words[0]
+    elif project.config.get("feed"):
+        listed = feed_for(project).index().release(version)
+        if listed is None:
+            raise UsageError(f"--package {package_file}: release {version} is not in the feed's index "
+                             f"and no {checksum.name} lies beside it")
+        entry["sha256"] = listed["sha256"]
+        if listed["size"] != entry["size"]:
+            raise UsageError(f"--package {package_file}: {entry['size']} bytes, the feed's index says "
+                             f"{listed['size']}")
+    else:
+        raise UsageError(f"--package {package_file}: {checksum.name} not found beside it; an offline "
+                         "package needs its sha256 (or a feed whose index lists it)")
+    return entry
+
+
 def run(options: Options) -> Result:
-    """Start a run of the project's workflow; under cron, carry on an unfinished one instead."""
+    """Upgrade: install each release of the plan in turn, one full workflow run per hop.
+
+    Under cron an unfinished earlier run is carried on instead; otherwise it blocks the run.
+    """
     project, store = _open(options)
     workflow = _project_workflow(project)
-    if project.config.get("feed"):
-        # Release selection is the feed's work; until it exists a feed is refused, not ignored.
-        raise UsageError(
-            f"{project.dir / 'project.yaml'}: at 'feed': release feeds are not supported by this "
-            "upgrader yet; remove 'feed' to run the workflow without a release"
-        )
     if options.dry_run:
-        return Result("plan", {"project": project.name, "workflow": workflow.name,
-                               "steps": [step.name for step in workflow.steps]})
+        decided, targets = _decide(project, store, options)
+        return Result("plan", {
+            "project": project.name, "workflow": workflow.name,
+            "steps": [step.name for step in workflow.steps],
+            "check": None if decided is None else _plan_data(project.name, decided),
+        })
     run_id = engine.new_run_id()
     with store.lock(run_id, options.wait_lock):
         previous = store.read_run()
@@ -111,14 +191,74 @@ def run(options: Options) -> Result:
                 return _carry_on(project, store, previous, options, rollback=False)
             interrupted = previous["status"] in (engine.RUNNING, engine.ROLLING_BACK)
             raise RunBlockedError(_blocked_message(previous, interrupted))
-        installed = store.read_installed()
-        checkpoint = engine.new_run(
-            project.name, workflow, run_id=run_id,
-            from_version=installed["version"] if installed else None,
-        )
-        runner = engine.Runner(workflow, checkpoint, store, project, REGISTRY, options.reporter)
-        runner.start()
-        return _run_result(runner.run)
+        decided, targets = _decide(project, store, options)
+        notes = _plan_notes(decided)
+        if not targets:
+            installed = decided.installed if decided else None
+            return Result("message", exit_code=EXIT_OK, details=notes,
+                          message=f"{project.name} is up to date ({installed or 'nothing installed'})")
+        result = Result("message")
+        for target in targets:
+            result = _start(project, store, workflow, options, target, run_id)
+            run_id = engine.new_run_id()
+            if result.exit_code != EXIT_OK:
+                break
+        result.details = notes
+        return result
+
+
+def _start(project: Project, store: ProjectStore, workflow: Workflow, options: Options,
+           target: Target, run_id: str) -> Result:
+    installed = store.read_installed()
+    checkpoint = engine.new_run(
+        project.name, workflow, run_id=run_id,
+        from_version=installed["version"] if installed else None,
+        to_version=target.version, release=target.release,
+    )
+    runner = engine.Runner(workflow, checkpoint, store, project, REGISTRY, options.reporter)
+    runner.start()
+    _after(store, runner.run)
+    return _run_result(runner.run)
+
+
+def _after(store: ProjectStore, run: dict[str, Any]) -> None:
+    """Quarantine a release that made its run fail; release one that has now installed."""
+    version = run["to_version"]
+    if not version:
+        return
+    if run["status"] == engine.ROLLED_BACK and run.get("fault") == "release":
+        store.quarantine(version, run["run_id"], run["error"])
+    elif run["status"] == engine.COMPLETED:
+        store.release_quarantine(version)
+
+
+def _plan_notes(decided: Plan | None) -> list[str]:
+    if decided is None or decided.major_available is None:
+        return []
+    return [f"major upgrade {decided.major_available} is available; it may need manual steps — "
+            "see its release notes (then run with --to and --allow-major)"]
+
+
+def _plan_data(name: str, decided: Plan) -> dict[str, Any]:
+    return {
+        "project": name,
+        "installed": decided.installed,
+        "target": decided.target,
+        "path": list(decided.path),
+        "major_available": decided.major_available,
+        "quarantined": list(decided.quarantined),
+        "up_to_date": decided.up_to_date,
+    }
+
+
+def check(options: Options) -> Result:
+    """What ``run`` would do now (DESIGN §7 ``check --json``); changes nothing."""
+    project, store = _open(options)
+    if not project.config.get("feed") and options.package is None:
+        raise UsageError(f"{project.dir / 'project.yaml'}: no 'feed': there is nothing to check")
+    decided, _ = _decide(project, store, options)
+    assert decided is not None  # noqa: S101 - a feed or a package always gives a plan
+    return Result("check", _plan_data(project.name, decided), details=_plan_notes(decided))
 
 
 def _snapshot_workflow(store: ProjectStore, run: dict[str, Any]) -> Workflow:
@@ -148,6 +288,7 @@ def _carry_on(project: Project, store: ProjectStore, run: dict[str, Any], option
         runner.rollback()
     else:
         runner.drive()
+    _after(store, runner.run)
     return _run_result(runner.run)
 
 
@@ -207,7 +348,7 @@ def status(options: Options) -> Result:
         },
         "interrupted": interrupted,
         "lock": holder.get("pid") if holder else None,
-        "quarantined": [],
+        "quarantined": sorted(store.read_quarantine()),
     }
     return Result("status", data)
 

@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    parents=[shared], aliases=list(aliases))
 
     run = command("run", "upgrade: run the project's workflow", aliases=["update"])
+    run.add_argument("--to", metavar="VERSION", help="install this release (even a quarantined one)")
+    run.add_argument("--allow-major", action="store_true", help="let this run cross a major version")
+    run.add_argument("--package", metavar="FILE", type=Path,
+                     help="apply a release archive from disk (offline); FILE.sha256 beside it")
     run.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     run.add_argument("--cron", action="store_true",
                      help="unattended: quiet unless a person must act; carries on an unfinished run")
@@ -61,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = command("rollback", "undo the current run, or go back to the release that ran before")
     rollback.add_argument("--cron", action="store_true", help="unattended: quiet unless a person must act")
     _wait_lock(rollback)
+
+    check = command("check", "what run would do now; changes nothing")
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument("--to", metavar="VERSION", help="plan for this release")
+    check.add_argument("--allow-major", action="store_true", help="plan across a major version")
 
     status = command("status", "the installed version, the current or last run, the lock")
     status.add_argument("--json", action="store_true", help="print one JSON object")
@@ -110,6 +119,8 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     options = app.Options(
         root=find_root(arguments.root), name=arguments.name, cron=cron,
         wait_lock=getattr(arguments, "wait_lock", 0), dry_run=getattr(arguments, "dry_run", False),
+        to=getattr(arguments, "to", None), allow_major=getattr(arguments, "allow_major", False),
+        package=getattr(arguments, "package", None),
     )
     if command in ("run", "update", "resume", "rollback"):
         options.reporter = reporter
@@ -117,6 +128,15 @@ def _dispatch(arguments: argparse.Namespace) -> int:
                    "rollback": app.rollback}[command]
         result = handler(options)
         return _render_run(result, out, reporter if isinstance(reporter, ui.QuietReporter) else None)
+    if command == "check":
+        result = app.check(options)
+        if arguments.json:
+            ui.print_json(result.data)
+        else:
+            ui.print_check(out, result.data)
+            for line in result.details:
+                out.print(line, markup=False)
+        return result.exit_code
     if command == "status":
         result = app.status(options)
         if arguments.json:
@@ -156,11 +176,15 @@ def _dispatch(arguments: argparse.Namespace) -> int:
 
 def _render_run(result: app.Result, out: Console, quiet: ui.QuietReporter | None) -> int:
     if result.kind == "plan":
+        if result.data["check"] is not None:
+            ui.print_check(out, result.data["check"])
         out.print(f"{result.data['project']}: workflow {result.data['workflow']} would run: "
                   + " → ".join(result.data["steps"]), markup=False)
         return result.exit_code
     if quiet is None:
         out.print(result.message, markup=False)
+        for line in result.details:
+            out.print(line, markup=False)
         return result.exit_code
     if result.exit_code != EXIT_OK:
         # Under cron, output means a person must look: the outcome and what led to it.

@@ -86,6 +86,7 @@ def new_run(
         ],
         "data": {},
         "error": None,
+        "fault": None,
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "started_at": started,
@@ -280,6 +281,7 @@ class Runner:
         record = self._record(step)
         record.update(status="failed", error=message, finished_at=now())
         self.run["error"] = f"step {step.name} failed: {message}"
+        self.run["fault"] = "release" if getattr(error, "release_fault", False) else None
         self.journal("step_failed", step.name, {"error": message, "attempts": record["attempts"]})
         if step.on_failure == "pause":
             self.run["status"] = PAUSED

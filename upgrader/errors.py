@@ -54,8 +54,11 @@ class ActionError(UpgraderError):
 
     ``retryable`` says whether trying again can help (a dropped connection) or not (a bad token);
     the engine retries only retryable failures, within the step's retry policy.
+    ``release_fault`` says the release itself is bad (a wrong checksum, an unsafe archive, a
+    service that never gets healthy), so a rolled-back run quarantines it (DESIGN §3).
     """
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(self, message: str, *, retryable: bool = True, release_fault: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.release_fault = release_fault

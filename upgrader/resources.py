@@ -28,11 +28,12 @@ def workflows_dir() -> Path:
 
 @functools.cache
 def schema(name: str) -> dict[str, Any]:
-    """A shipped JSON Schema by file name: ``workflow.schema.json`` or one of ``state/``'s."""
+    """A shipped JSON Schema by file name: the workflow's, one of ``state/``'s, or one of the
+    formats upgrader reads from others (project.yaml, the feed's index, release.json)."""
     if name == "workflow.schema.json":
         path = workflows_dir() / name
-    elif name == "project.schema.json":
-        path = _PACKAGE / "project.schema.json"
+    elif (_PACKAGE / name).is_file():
+        path = _PACKAGE / name
     else:
         path = data_dir("state") / name
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))

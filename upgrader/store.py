@@ -77,6 +77,7 @@ class ProjectStore:
         self.history_path = state_dir / "history.jsonl"
         self.installed_path = state_dir / "installed.json"
         self.workflow_path = state_dir / "workflow.yaml"
+        self.quarantine_path = state_dir / "quarantine.json"
         self.lock_path = state_dir / "lock"
         self.holder_path = state_dir / "lock.holder"
         self._journal_checked = False
@@ -190,6 +191,26 @@ class ProjectStore:
     def write_installed(self, installed: dict[str, Any]) -> None:
         make_dirs(self.dir)
         write_atomic(self.installed_path, _encode({"schema": SCHEMA, **installed}))
+
+    def read_quarantine(self) -> dict[str, dict[str, Any]]:
+        """Quarantined versions → why (``run_id``, ``reason``, ``at``)."""
+        document = self._read_document(self.quarantine_path, "quarantine.schema.json")
+        versions: dict[str, dict[str, Any]] = document["versions"] if document else {}
+        return versions
+
+    def quarantine(self, version: str, run_id: str, reason: str | None) -> None:
+        versions = self.read_quarantine()
+        versions[version] = {"run_id": run_id, "reason": reason, "at": now()}
+        self._write_quarantine(versions)
+
+    def release_quarantine(self, version: str) -> None:
+        versions = self.read_quarantine()
+        if versions.pop(version, None) is not None:
+            self._write_quarantine(versions)
+
+    def _write_quarantine(self, versions: dict[str, dict[str, Any]]) -> None:
+        make_dirs(self.dir)
+        write_atomic(self.quarantine_path, _encode({"schema": SCHEMA, "versions": versions}))
 
     def save_workflow(self, text: str) -> None:
         """Keep the workflow a run started with, so that its resume runs the same steps."""

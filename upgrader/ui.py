@@ -124,6 +124,18 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
         console.print(f"locked by upgrader pid {data['lock']}", markup=False)
 
 
+def print_check(console: Console, data: Mapping[str, Any]) -> None:
+    """``check`` for a person: installed, target, the path of upgrade stops, the quarantine."""
+    console.print(f"project {data['project']}: installed {data['installed'] or '(nothing)'}", markup=False)
+    if data["up_to_date"]:
+        console.print("up to date: no release to install", markup=False)
+    else:
+        console.print(f"would install {data['target']} via {' → '.join(data['path'])}", markup=False)
+    if data["quarantined"]:
+        console.print("quarantined (skipped until a newer release or --to): "
+                      + ", ".join(data["quarantined"]), markup=False)
+
+
 def status_table(data: Mapping[str, Any]) -> Table:
     run = data["run"]
     table = Table()

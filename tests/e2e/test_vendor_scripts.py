@@ -95,5 +95,5 @@ def test_running_a_shipped_release_workflow_is_refused_by_name(tmp_path, run_upg
     (project / "project.yaml").write_text("workflow: classic\n")
     result = run_upgrader("--root", str(tmp_path), "run")
     assert result.returncode == 2
-    assert "unknown action" in result.stderr and "'download'" in result.stderr
+    assert "unknown action" in result.stderr and "'stop'" in result.stderr
     assert not (tmp_path / "state" / "acme" / "run.json").exists()

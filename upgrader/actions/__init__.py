@@ -1,6 +1,10 @@
-"""The actions a workflow step can run, one module per verb, registered by name."""
+"""The actions a workflow step can run, one module per verb, registered by name.
 
-from upgrader.actions import command
+Importing an action module registers it; the modules import what they drive (requests,
+tarfile, docker) only when they run, so commands that run no workflow stay light.
+"""
+
+from upgrader.actions import command, download, extract, verify
 from upgrader.actions.base import REGISTRY, Action, Context, register
 
-__all__ = ["REGISTRY", "Action", "Context", "command", "register"]
+__all__ = ["REGISTRY", "Action", "Context", "command", "download", "extract", "register", "verify"]

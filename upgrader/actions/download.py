@@ -1,0 +1,55 @@
+"""``action: download``: fetch the release archive into ``downloads/``, resumably.
+
+Streams to ``downloads/<archive>.part`` with the sha256 computed as bytes arrive, continues an
+interrupted download with an HTTP Range request, checks the size and checksum of the (signed)
+index, and renames the file when complete. An archive already there with the right sha256 is not
+fetched again. Hands ``archive`` (its path) to later steps.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from upgrader.actions.base import Context, register
+from upgrader.errors import ActionError
+from upgrader.store import make_dirs
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,200}$")
+
+
+def archive_name(url: str, version: str) -> str:
+    """The file name under ``downloads/``: the URL's own, when it is a plain safe name."""
+    name = unquote(Path(urlsplit(url).path).name)
+    if _SAFE_NAME.match(name) and not name.endswith(".part"):
+        return name
+    return f"release-{version}.tar.gz"
+
+
+def release_entry(context: Context) -> dict[str, object]:
+    release = context.run.get("release")
+    if not release or not context.to_version:
+        raise ActionError("this run has no target release: the download, verify and extract actions "
+                          "need a feed or --package", retryable=False)
+    entry: dict[str, object] = release
+    return entry
+
+
+@register("download")
+def download(context: Context) -> None:
+    from upgrader.feed import Feed, feed_for
+
+    release = release_entry(context)
+    url = str(release["url"])
+    version = str(release["version"])
+    client = feed_for(context.project) if context.project.config.get("feed") else Feed("file:///")
+    make_dirs(context.project.downloads_dir)
+    destination = context.project.downloads_dir / archive_name(url, version)
+    size = int(str(release["size"]))
+    context.journal("download", {"url": url, "bytes": size, "to": str(destination)})
+    client.download(
+        url, destination, size=size, sha256=str(release["sha256"]),
+        progress=lambda done, total: context.progress({"bytes": done, "total": total}),
+    )
+    context.data["archive"] = str(destination)
