@@ -1,0 +1,271 @@
+"""The test rig: a real registry on 127.0.0.1, busybox images built FROM scratch, release
+packages and a feed served over HTTP on 127.0.0.1. Used by the Docker tests and ``make demo``.
+
+Nothing here is fetched from the internet: the images are built around Debian's static busybox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.server
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+REGISTRY = "127.0.0.1:5000"
+PRODUCT = "acme-server"
+BUSYBOX = Path("/bin/busybox")
+
+
+def _wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own 127.0.0.1 server
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def registry_up() -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=2):  # noqa: S310
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Registry:
+    """Debian's docker-registry serving on 127.0.0.1:5000 from a folder of ours."""
+
+    root: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Registry:
+        if registry_up():
+            return self  # one is serving already (an earlier session or test)
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = self.root / "config.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "storage:\n  filesystem:\n    rootdirectory: " + str(self.root / "data") + "\n"
+            "  delete:\n    enabled: true\n"
+            "http:\n  addr: " + REGISTRY + "\n"
+            "log:\n  level: warn\n"
+        )
+        log = open(self.root / "registry.log", "ab")  # noqa: SIM115 - kept open for the process
+        self.process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        _wait_for(f"http://{REGISTRY}/v2/")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def build_image(reference: str, version: str, workdir: Path) -> None:
+    """Build ``reference`` FROM scratch around busybox, serving ``version`` at /www/version."""
+    context = workdir / f"ctx-{hashlib.sha1(reference.encode()).hexdigest()[:10]}"  # noqa: S324
+    if context.exists():
+        shutil.rmtree(context)
+    (context / "www").mkdir(parents=True)
+    shutil.copy(BUSYBOX, context / "busybox")
+    (context / "www" / "version").write_text(version + "\n")
+    (context / "Dockerfile").write_text(
+        "FROM scratch\n"
+        "COPY busybox /bin/busybox\n"
+        'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+        "COPY www /www\n"
+    )
+    subprocess.run(["docker", "build", "-q", "-t", reference, str(context)], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def push(reference: str) -> None:
+    subprocess.run(["docker", "push", "-q", reference], check=True, stdout=subprocess.DEVNULL)
+
+
+def image_refs(version: str) -> dict[str, str]:
+    return {"web": f"{REGISTRY}/acme/web:{version}", "worker": f"{REGISTRY}/acme/worker:{version}"}
+
+
+def compose_file(version: str, *, healthy: bool = True, images: dict[str, str] | None = None) -> str:
+    """The release's compose.yaml: a web service with a healthcheck, a worker with a volume."""
+    refs = images or image_refs(version)
+    port = "8080" if healthy else "8081"  # a broken release serves on the wrong port
+    return f"""services:
+  web:
+    image: {refs['web']}
+    init: true
+    command: ["httpd", "-f", "-p", "{port}", "-h", "/www"]
+    ports: ["127.0.0.1:${{HTTP_PORT}}:8080"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/version"]
+      interval: 1s
+      timeout: 2s
+      retries: 3
+  worker:
+    image: {refs['worker']}
+    init: true
+    command: ["sh", "-c", "echo {version} >> /data/versions; exec sleep 2147483647"]
+    volumes: ["data:/data"]
+volumes:
+  data: {{}}
+"""
+
+
+def release_archive(path: Path, version: str, *, healthy: bool = True,
+                    images: dict[str, str] | None = None, product: str = PRODUCT) -> dict[str, object]:
+    """Write a release package to ``path``; returns its index entry (relative archive name)."""
+    refs = images or image_refs(version)
+    files = {
+        "release.json": json.dumps({"product": product, "version": version,
+                                    "images": sorted(refs.values())}),
+        "compose.yaml": compose_file(version, healthy=healthy, images=refs),
+        "defaults.env": "HTTP_PORT=18080\n",
+        "config/app.conf": f"version={version}\n",
+    }
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    data = path.read_bytes()
+    return {"version": version, "archive": path.name, "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data)}
+
+
+def write_index(feed: Path, entries: list[dict[str, object]], product: str = PRODUCT) -> None:
+    (feed / "index.json").write_text(json.dumps({"schema": 1, "product": product, "releases": entries},
+                                                indent=2))
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+        pass
+
+
+@dataclass
+class FeedServer:
+    """A folder served over HTTP on 127.0.0.1 (a free port)."""
+
+    folder: Path
+    server: http.server.ThreadingHTTPServer | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def start(self) -> FeedServer:
+        handler = partial(_QuietHandler, directory=str(self.folder))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Rig:
+    """A registry with the sample images, and a feed of sample releases."""
+
+    workdir: Path
+    registry: Registry = field(init=False)
+    feed_dir: Path = field(init=False)
+    feed: FeedServer = field(init=False)
+    built: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.registry = Registry(self.workdir / "registry")
+        self.feed_dir = self.workdir / "feed"
+        self.feed_dir.mkdir(parents=True, exist_ok=True)
+        self.feed = FeedServer(self.feed_dir)
+
+    def start(self) -> Rig:
+        self.registry.start()
+        self.feed.start()
+        return self
+
+    def stop(self) -> None:
+        self.feed.stop()
+        self.registry.stop()
+
+    def publish_images(self, version: str) -> dict[str, str]:
+        refs = image_refs(version)
+        for reference in refs.values():
+            if reference not in self.built:
+                build_image(reference, version, self.workdir)
+                push(reference)
+                self.built.add(reference)
+        return refs
+
+    def release(self, version: str, **options: object) -> dict[str, object]:
+        """Publish images (unless ``images`` is given) and a package of ``version``."""
+        if "images" not in options:
+            self.publish_images(version)
+        return release_archive(self.feed_dir / f"{PRODUCT}-{version}.tar.gz", version, **options)  # type: ignore[arg-type]
+
+
+def answer(port: int, path: str = "/version", timeout: float = 2) -> str | None:
+    """What the web service on 127.0.0.1:``port`` answers, or None."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:  # noqa: S310
+            return str(response.read().decode().strip())
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def temporary_rig() -> Iterator[Rig]:
+    with tempfile.TemporaryDirectory(prefix="upgrader-rig-") as folder:
+        rig = Rig(Path(folder)).start()
+        try:
+            yield rig
+        finally:
+            rig.stop()
+
+
+def remove_project(name: str) -> None:
+    """Take a test project's containers and volumes away (tests only; upgrader never does)."""
+    from upgrader.runtime import compose
+
+    subprocess.run([*compose.command(), "-p", name, "down", "-v", "--remove-orphans"],
+                   capture_output=True, check=False)
+    subprocess.run(["docker", "volume", "rm", "-f", f"{name}_data"], capture_output=True, check=False)
+
+
+os.environ.setdefault("DOCKER_CLI_HINTS", "false")

