@@ -34,7 +34,7 @@ def _wait_for(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own 127.0.0.1 server
+            with urllib.request.urlopen(url, timeout=2):
                 return
         except OSError:
             if time.monotonic() > deadline:
@@ -44,7 +44,7 @@ def _wait_for(url: str, timeout: float = 30) -> None:
 
 def registry_up() -> bool:
     try:
-        with urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=2):  # noqa: S310
+        with urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=2):
             return True
     except OSError:
         return False
@@ -162,7 +162,7 @@ def write_index(feed: Path, entries: list[dict[str, object]], product: str = PRO
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -243,7 +243,7 @@ class Rig:
 def answer(port: int, path: str = "/version", timeout: float = 2) -> str | None:
     """What the web service on 127.0.0.1:``port`` answers, or None."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
             return str(response.read().decode().strip())
     except OSError:
         return None
