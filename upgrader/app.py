@@ -89,7 +89,9 @@ def _blocked_message(run: dict[str, Any], interrupted: bool) -> str:
         engine.FAILED: "failed to roll back",
         engine.ROLLING_BACK: "was interrupted while rolling back",
     }.get(run["status"], f"is {run['status']}")
-    why = f" ({run['error']})" if run.get("error") else ""
+    # One line: a command's output, which the error carries, stays for `status` to show.
+    first = run["error"].splitlines()[0].removesuffix("; last output:") if run.get("error") else ""
+    why = f" ({first})" if first else ""
     return (
         f"run {run['run_id']} {what} at state {run['state']!r}{why}: "
         "'upgrader resume' continues it, 'upgrader rollback' undoes it"
@@ -188,6 +190,7 @@ def run(options: Options) -> Result:
         previous = store.read_run()
         if previous is not None and previous["status"] in engine.UNFINISHED:
             if options.cron:
+                store.claim(previous["run_id"])
                 return _carry_on(project, store, previous, options, rollback=False)
             interrupted = previous["status"] in (engine.RUNNING, engine.ROLLING_BACK)
             raise RunBlockedError(_blocked_message(previous, interrupted))
@@ -199,6 +202,7 @@ def run(options: Options) -> Result:
                           message=f"{project.name} is up to date ({installed or 'nothing installed'})")
         result = Result("message")
         for target in targets:
+            store.claim(run_id)
             result = _start(project, store, workflow, options, target, run_id)
             run_id = engine.new_run_id()
             if result.exit_code != EXIT_OK:
@@ -297,6 +301,8 @@ def resume(options: Options) -> Result:
     project, store = _open(options)
     with store.lock(None, options.wait_lock):
         run = store.read_run()
+        if run is not None:
+            store.claim(run["run_id"])
         if run is None or run["status"] not in engine.UNFINISHED:
             message = "nothing to resume" + (
                 f": run {run['run_id']} is {run['status'].replace('_', ' ')}" if run else ""
@@ -312,6 +318,7 @@ def rollback(options: Options) -> Result:
         run = store.read_run()
         if run is None:
             return Result("message", message="nothing to roll back: no run yet", exit_code=EXIT_OK)
+        store.claim(run["run_id"])
         if run["status"] == engine.ROLLED_BACK:
             return Result("message", message=f"run {run['run_id']} is already rolled back")
         result = _carry_on(project, store, run, options, rollback=True)

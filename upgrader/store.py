@@ -104,6 +104,11 @@ class ProjectStore:
             self.holder_path.unlink(missing_ok=True)
             lock.release()
 
+    def claim(self, run_id: str) -> None:
+        """Name in lock.holder the run this holder works on, once it is known."""
+        holder = self._read_holder() or {"pid": os.getpid(), "host": socket.gethostname(), "since": now()}
+        write_atomic(self.holder_path, json.dumps({**holder, "run_id": run_id}).encode())
+
     def _locked_message(self) -> str:
         holder = self._read_holder()
         if holder is None:
