@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,13 @@ class Options:
     allow_major: bool = False
     package: Path | None = None
     reporter: engine.Reporter | None = None
+
+
+def _reporter(options: Options, store: ProjectStore) -> engine.Reporter:
+    """The run's reporter, keeping progress.json current for ``status --watch``."""
+    from upgrader.live import Recorder
+
+    return Recorder(options.reporter or engine.NullReporter(), store.write_progress)
 
 
 def _open(options: Options) -> tuple[Project, ProjectStore]:
@@ -219,7 +227,7 @@ def _start(project: Project, store: ProjectStore, workflow: Workflow, options: O
         from_version=installed["version"] if installed else None,
         to_version=target.version, release=target.release,
     )
-    runner = engine.Runner(workflow, checkpoint, store, project, REGISTRY, options.reporter)
+    runner = engine.Runner(workflow, checkpoint, store, project, REGISTRY, _reporter(options, store))
     runner.start()
     _after(store, runner.run)
     return _run_result(runner.run)
@@ -286,7 +294,7 @@ def _snapshot_workflow(store: ProjectStore, run: dict[str, Any]) -> Workflow:
 def _carry_on(project: Project, store: ProjectStore, run: dict[str, Any], options: Options,
               *, rollback: bool) -> Result:
     workflow = _snapshot_workflow(store, run)
-    runner = engine.Runner(workflow, run, store, project, REGISTRY, options.reporter)
+    runner = engine.Runner(workflow, run, store, project, REGISTRY, _reporter(options, store))
     runner.journal("resumed", detail={"status": run["status"], "rollback": rollback})
     if rollback:
         runner.rollback()
@@ -358,6 +366,32 @@ def status(options: Options) -> Result:
         "quarantined": sorted(store.read_quarantine()),
     }
     return Result("status", data)
+
+
+def watch_source(options: Options) -> Callable[[], tuple[dict[str, Any] | None, dict[str, Any] | None,
+                                                      str | None, bool]]:
+    """What ``status --watch`` reads, again and again: (run, progress, latest note, active)."""
+    from upgrader.ui import describe_event
+
+    _, store = _open(options)
+
+    def read() -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None, bool]:
+        run = store.read_run()
+        if run is None:
+            return None, None, None, False
+        active = run["status"] in (engine.RUNNING, engine.ROLLING_BACK) and store.lock_holder() is not None
+        note = None
+        for event in reversed(store.journal_tail()):
+            if event.get("run_id") != run["run_id"]:
+                break
+            if event["event"] in ("step_started", "undo_started", "step_done", "undo_done"):
+                break
+            if event["event"] in ("step_retry", "step_failed", "undo_failed"):
+                note = describe_event(event)
+                break
+        return run, store.read_progress() if active else None, note, active
+
+    return read
 
 
 def history(options: Options, limit: int | None = None) -> Result:

@@ -8,6 +8,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -73,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = command("status", "the installed version, the current or last run, the lock")
     status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.add_argument("--watch", action="store_true",
+                        help="follow the current run live (from another terminal, or a cron run)")
 
     history = command("history", "the finished runs, newest first")
     history.add_argument("--json", action="store_true", help="print a JSON array")
@@ -112,10 +115,6 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     cron = getattr(arguments, "cron", False)
     # Off a terminal rich would wrap at 80 columns; a log or a pipe wants whole lines.
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-    if command in ("run", "update", "resume", "rollback"):
-        reporter: ui.TerminalReporter | ui.QuietReporter = (
-            ui.QuietReporter() if cron else ui.TerminalReporter(out)
-        )
     options = app.Options(
         root=find_root(arguments.root), name=arguments.name, cron=cron,
         wait_lock=getattr(arguments, "wait_lock", 0), dry_run=getattr(arguments, "dry_run", False),
@@ -123,11 +122,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         package=getattr(arguments, "package", None),
     )
     if command in ("run", "update", "resume", "rollback"):
-        options.reporter = reporter
-        handler = {"run": app.run, "update": app.run, "resume": app.resume,
-                   "rollback": app.rollback}[command]
-        result = handler(options)
-        return _render_run(result, out, reporter if isinstance(reporter, ui.QuietReporter) else None)
+        return _run_command(command, options, out)
     if command == "check":
         result = app.check(options)
         if arguments.json:
@@ -141,6 +136,14 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         result = app.status(options)
         if arguments.json:
             ui.print_json(result.data)
+        elif arguments.watch:
+            from upgrader import live
+
+            last = live.watch(out, app.watch_source(options))
+            if last is None:
+                out.print("no run yet")
+            else:
+                out.print(live.summary(last, _downtime(last)))
         else:
             ui.print_status(out, result.data)
         return result.exit_code
@@ -172,6 +175,51 @@ def _dispatch(arguments: argparse.Namespace) -> int:
                 print(name)
         return EXIT_OK
     raise AssertionError(command)  # pragma: no cover - argparse refuses unknown commands
+
+
+def _downtime(run: Any) -> float | None:
+    from upgrader.engine import downtime
+
+    return downtime(run.get("data") or {})
+
+
+def _run_command(command: str, options: app.Options, out: Console) -> int:
+    """run, resume, rollback: live view on a terminal, plain lines in a pipe, quiet under cron."""
+    from upgrader.project import choose_name
+
+    quiet: ui.QuietReporter | None = None
+    live_reporter = None
+    if options.cron:
+        name = choose_name(options.root, options.name)
+        quiet = ui.QuietReporter(options.root / "logs" / f"{name}.log")
+        options.reporter = quiet
+    elif out.is_terminal:
+        from upgrader import live
+
+        live_reporter = live.LiveReporter(out)
+        options.reporter = live_reporter
+    else:
+        options.reporter = ui.TerminalReporter(out)
+    handler = {"run": app.run, "update": app.run, "resume": app.resume, "rollback": app.rollback}[command]
+    try:
+        result = handler(options)
+    except BaseException:
+        if quiet is not None and quiet.logger is not None:
+            quiet.logger.exception("upgrader %s failed", command)
+        raise
+    finally:
+        if live_reporter is not None:
+            live_reporter.end()
+    if quiet is not None and quiet.logger is not None:
+        quiet.logger.info("%s", result.message or "done")
+    if live_reporter is not None and result.kind == "run":
+        from upgrader import live
+
+        out.print(live.summary(result.data, _downtime(result.data)))
+        for line in result.details:
+            out.print(line, markup=False)
+        return result.exit_code
+    return _render_run(result, out, quiet)
 
 
 def _render_run(result: app.Result, out: Console, quiet: ui.QuietReporter | None) -> int:

@@ -41,12 +41,17 @@ UNFINISHED = frozenset({RUNNING, PAUSED, ROLLING_BACK, FAILED})
 class Reporter(Protocol):
     """Whoever shows a run to a person: every journal event, and progress that is not journaled."""
 
+    def begin(self, run: Mapping[str, Any]) -> None: ...
+
     def event(self, entry: Mapping[str, Any]) -> None: ...
 
     def progress(self, step: str, detail: Mapping[str, Any]) -> None: ...
 
 
 class NullReporter:
+    def begin(self, run: Mapping[str, Any]) -> None:
+        pass
+
     def event(self, entry: Mapping[str, Any]) -> None:
         pass
 
@@ -162,6 +167,7 @@ class Runner:
         self.machine = build_machine(
             workflow, self.model, initial=run["state"], after_state_change=self._state_changed
         )
+        self.reporter.begin(self.run)
 
     # -- bookkeeping --------------------------------------------------------------------------
 

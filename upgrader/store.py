@@ -78,6 +78,7 @@ class ProjectStore:
         self.installed_path = state_dir / "installed.json"
         self.workflow_path = state_dir / "workflow.yaml"
         self.quarantine_path = state_dir / "quarantine.json"
+        self.progress_path = state_dir / "progress.json"
         self.lock_path = state_dir / "lock"
         self.holder_path = state_dir / "lock.holder"
         self._journal_checked = False
@@ -216,6 +217,47 @@ class ProjectStore:
     def _write_quarantine(self, versions: dict[str, dict[str, Any]]) -> None:
         make_dirs(self.dir)
         write_atomic(self.quarantine_path, _encode({"schema": SCHEMA, "versions": versions}))
+
+    def write_progress(self, progress: dict[str, Any] | None) -> None:
+        """The current step's progress, for ``status --watch``; None removes it.
+
+        Not a checkpoint: replaced atomically a few times a second, never fsynced.
+        """
+        if progress is None:
+            self.progress_path.unlink(missing_ok=True)
+            return
+        temporary = self.progress_path.with_name(f".progress.{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with os.fdopen(fd, "w") as stream:
+            json.dump({**progress, "updated_at": now()}, stream)
+        os.replace(temporary, self.progress_path)
+
+    def read_progress(self) -> dict[str, Any] | None:
+        """The progress the running process last wrote, or None; never an error (it is advisory)."""
+        try:
+            document = json.loads(self.progress_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return document if isinstance(document, dict) else None
+
+    def journal_tail(self, size: int = 65536) -> list[dict[str, Any]]:
+        """The last events of the journal (its last ``size`` bytes), for a live view."""
+        try:
+            with open(self.journal_path, "rb") as stream:
+                end = stream.seek(0, os.SEEK_END)
+                stream.seek(max(0, end - size))
+                lines = stream.read().split(b"\n")
+        except FileNotFoundError:
+            return []
+        events = []
+        for line in lines[1 if end > size else 0:]:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+        return events
 
     def save_workflow(self, text: str) -> None:
         """Keep the workflow a run started with, so that its resume runs the same steps."""

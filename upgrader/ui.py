@@ -6,8 +6,12 @@ Commands return data; this module renders it once, as text, tables or JSON.
 from __future__ import annotations
 
 import json
+import logging
+import logging.handlers
+import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -43,7 +47,8 @@ def describe_event(entry: Mapping[str, Any]) -> str | None:
         tries = f" ({info['attempts']} tries)" if info.get("attempts", 1) > 1 else ""
         return f"{step} done{tries}"
     if event == "step_retry":
-        return (f"{step}: try {info.get('attempt')} of {info.get('of')} failed ({info.get('error')}); "
+        reason = str(info.get("error") or "").splitlines()[0].removesuffix("; last output:")
+        return (f"{step}: try {info.get('attempt')} of {info.get('of')} failed ({reason}); "
                 f"retrying in {info.get('wait', 0):g} s")
     if event == "step_output":
         return f"  {step} | {detail}"
@@ -67,6 +72,9 @@ class TerminalReporter:
         self.console = console
         self.show_output = show_output
 
+    def begin(self, run: Mapping[str, Any]) -> None:
+        pass
+
     def event(self, entry: Mapping[str, Any]) -> None:
         if entry["event"] == "step_output" and not self.show_output:
             return
@@ -85,18 +93,42 @@ class TerminalReporter:
 
 
 class QuietReporter:
-    """Under cron: nothing while it works; the cli prints the outcome if a person must act."""
+    """Under cron: nothing on the terminal while it works, timestamped lines in the project's
+    log (rotated); the cli prints the outcome if a person must act."""
 
-    def __init__(self) -> None:
+    def __init__(self, log_path: Path | None = None) -> None:
         self.lines: list[str] = []
+        self.logger = cron_logger(log_path) if log_path else None
+
+    def begin(self, run: Mapping[str, Any]) -> None:
+        pass
 
     def event(self, entry: Mapping[str, Any]) -> None:
         line = describe_event(entry)
         if line is not None:
             self.lines.append(f"{entry['ts']} {line}")
+            if self.logger is not None:
+                self.logger.info("%s", line)
 
     def progress(self, step: str, detail: Mapping[str, Any]) -> None:
         pass
+
+
+def cron_logger(path: Path) -> logging.Logger:
+    """A logger writing timestamped lines to ``path``, rotated at 1 MiB, five kept."""
+    from upgrader.store import make_dirs
+
+    logger = logging.getLogger(f"upgrader.cron.{path}")
+    if not logger.handlers:
+        make_dirs(path.parent)
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=1 << 20, backupCount=5,
+                                                       encoding="utf-8")
+        os.chmod(path, 0o600)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
 
 
 def print_json(data: Any, stream: TextIO = sys.stdout) -> None:
