@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -315,6 +316,13 @@ def parse_index(raw: bytes, url: str) -> Index:
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise FeedError(f"{url}: {errors[0]}{more}", retryable=False)
+    for number, entry in enumerate(document["releases"]):
+        if "released" in entry:
+            try:
+                datetime.fromisoformat(entry["released"].replace("Z", "+00:00"))
+            except ValueError:
+                raise FeedError(f"{url}: at 'releases[{number}].released': {entry['released']!r} is not "
+                                "an ISO 8601 date-time", retryable=False) from None
     versions = [entry["version"] for entry in document["releases"]]
     duplicates = sorted({version for version in versions if versions.count(version) > 1})
     if duplicates:

@@ -91,15 +91,24 @@ def _open(archive: Path) -> tarfile.TarFile:
 
 def members(archive: Path) -> list[Member]:
     """Every entry of ``archive``, each checked; raises ``PackageError`` at the first bad one."""
-    limit = max(EXPANSION_FLOOR, archive.stat().st_size * EXPANSION_RATIO)
+    try:
+        limit = max(EXPANSION_FLOOR, archive.stat().st_size * EXPANSION_RATIO)
+    except FileNotFoundError:
+        raise ActionError(f"{archive}: not found", retryable=False) from None
     total = 0
     found: list[Member] = []
+    files: set[str] = set()
     with _open(archive) as tar:
         try:
             for info in tar:
                 name = _check_member(archive, info)
                 if not name:
                     continue
+                if info.islnk() and posixpath.normpath(_normalise(info.linkname)) not in files:
+                    raise PackageError(f"{archive.name}: entry {info.name!r} is a hard link to "
+                                       f"{info.linkname!r}, which is not an earlier file of the archive")
+                if info.isfile():
+                    files.add(name)
                 total += info.size
                 if total > limit:
                     raise PackageError(f"{archive.name}: expands to more than {limit} bytes "
@@ -225,12 +234,20 @@ def extract(archive: Path, destination: Path, *, sha256: str, version: str) -> P
     except PackageError:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    except (tarfile.TarError, EOFError, zlib.error) as error:
+    except (tarfile.TarError, EOFError, zlib.error, KeyError) as error:
         shutil.rmtree(temporary, ignore_errors=True)
         raise PackageError(f"{archive.name}: extraction failed ({error})") from None
     except OSError as error:
         shutil.rmtree(temporary, ignore_errors=True)
         raise ActionError(f"extracting {archive.name} failed: {error.strerror}") from None
+    # Links are checked one by one as text; a chain of them (a -> b/.., then b -> ..) can still
+    # lead out once all exist. Resolve every link of the finished tree.
+    inside = temporary.resolve()
+    for path in temporary.rglob("*"):
+        if path.is_symlink() and not path.resolve().is_relative_to(inside):
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise PackageError(f"{archive.name}: entry {str(path.relative_to(temporary))!r} is a link "
+                               "pointing outside the release folder")
     (temporary / MARKER).write_text(json.dumps({"sha256": sha256, "version": version}) + "\n")
     _make_read_only(temporary)
     os.replace(temporary, destination)

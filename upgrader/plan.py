@@ -111,7 +111,8 @@ def _plan_to(by_version: dict[semver.Version, Mapping[str, Any]], current: semve
                 f"--to {to}: {to} is older than the installed {installed}; "
                 "'upgrader rollback' goes back to the release that ran before"
             )
-        if not admits(policy, current, wanted):
+        # --to picks a release explicitly: only crossing a major still needs --allow-major.
+        if wanted.major != current.major and policy != "major":
             raise PlanError(
                 f"--to {to}: moving from {installed} to {to} crosses a major version; "
                 "pass --allow-major once its release notes' manual steps are done"

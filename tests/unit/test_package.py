@@ -1,0 +1,414 @@
+"""Release packages (DESIGN §4): safe extraction of hostile archives, release.json, images/*.tar.
+
+Every archive is built in ``tmp_path`` with ``tarfile`` (see ``release_builders``); the hostile
+ones are crafted entry by entry with ``TarInfo``. A refused archive must leave no
+``releases/<version>`` folder, no ``.<version>.partial`` folder and nothing else behind.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from release_builders import (
+    COMPOSE,
+    DB,
+    VERSION,
+    WEB,
+    Entry,
+    Zeros,
+    basic,
+    docker_save,
+    file,
+    folder,
+    hardlink,
+    release_json,
+    special,
+    stream,
+    symlink,
+    tree,
+    write_archive,
+)
+
+from upgrader import package
+from upgrader.errors import ActionError
+from upgrader.package import MARKER, PackageError, check_images, extract, members, read_release
+
+SHA = "a" * 64
+ARCHIVE = "acme-server-1.1.0.tar.gz"
+
+Builder = Callable[[Path], Any]
+
+
+def archive_of(*entries: Entry) -> Builder:
+    return lambda path: write_archive(path, entries)
+
+
+def release_with(*entries: Entry) -> Builder:
+    """release.json and compose.yaml, then ``entries``."""
+    return archive_of(*basic(), *entries)
+
+
+def truncated(path: Path) -> None:
+    write_archive(path, [*basic(), file("config/data.bin", bytes(range(256)) * 400)])
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+
+
+def not_gzip(path: Path) -> None:
+    path.write_bytes(b"PK\x03\x04 this is a zip file, not a gzip-compressed tar\n" * 20)
+
+
+def gzip_of_text(path: Path) -> None:
+    import gzip
+
+    path.write_bytes(gzip.compress(b"this is not a tar archive\n" * 100))
+
+
+@pytest.fixture
+def releases(tmp_path: Path) -> Path:
+    folder = tmp_path / "root" / "releases"
+    folder.mkdir(parents=True)
+    return folder
+
+
+# -- hostile archives -----------------------------------------------------------------------------
+
+HOSTILE = [
+    pytest.param(release_with(file("../evil", b"x")), r"entry '\.\./evil' climbs out", id="dot-dot"),
+    pytest.param(release_with(file("config/../../evil", b"x")), r"entry 'config/\.\./\.\./evil'",
+                 id="dot-dot-inside-a-path"),
+    pytest.param(release_with(file("/etc/evil", b"x")), r"entry '/etc/evil' is an absolute path",
+                 id="absolute-path"),
+    pytest.param(release_with(folder("config"), symlink("config/passwd", "/etc/passwd")),
+                 r"entry 'config/passwd' is a link to the absolute path '/etc/passwd'",
+                 id="symlink-to-an-absolute-path"),
+    pytest.param(release_with(folder("config"), symlink("config/out", "../../outside")),
+                 r"entry 'config/out' is a link pointing outside the release folder",
+                 id="symlink-out-of-the-release"),
+    pytest.param(release_with(symlink("out", "..")), r"entry 'out' is a link pointing outside",
+                 id="symlink-to-the-parent"),
+    # config/up -> .. is harmless alone; escape -> config/up/.. then resolves to releases/.
+    pytest.param(release_with(folder("config"), symlink("config/up", ".."),
+                              symlink("escape", "config/up/..")),
+                 r"'escape'", id="symlink-chain-escaping"),
+    # The same chain with the escaping link first: when it is written, config/up does not exist yet.
+    pytest.param(release_with(symlink("escape", "config/up/.."), folder("config"),
+                              symlink("config/up", "..")),
+                 r"'escape'", id="symlink-chain-escaping-link-first"),
+    pytest.param(release_with(folder("config"), symlink("config/up", ".."),
+                              hardlink("stolen", "config/up/../../outside")),
+                 r"'stolen'", id="hardlink-through-a-symlink"),
+    pytest.param(release_with(hardlink("config", "../outside")),
+                 r"entry 'config' is a link pointing outside the release folder",
+                 id="hardlink-out-of-the-release"),
+    pytest.param(release_with(hardlink("passwd", "/etc/passwd")),
+                 r"entry 'passwd' is a link to the absolute path '/etc/passwd'",
+                 id="hardlink-to-an-absolute-path"),
+    pytest.param(release_with(hardlink("config.conf", "no-such-member")), r"'config\.conf'",
+                 id="hardlink-to-a-missing-member"),
+    pytest.param(release_with(special("config/null", tarfile.CHRTYPE)),
+                 r"entry 'config/null' is a device or FIFO", id="character-device"),
+    pytest.param(release_with(special("config/disk", tarfile.BLKTYPE)),
+                 r"entry 'config/disk' is a device or FIFO", id="block-device"),
+    pytest.param(release_with(special("config/pipe", tarfile.FIFOTYPE)),
+                 r"entry 'config/pipe' is a device or FIFO", id="fifo"),
+    pytest.param(release_with(file("hooks/root-shell", b"#!/bin/sh\n", mode=0o4755)),
+                 r"entry 'hooks/root-shell' is set-user-ID", id="setuid"),
+    pytest.param(release_with(file("hooks/group-shell", b"#!/bin/sh\n", mode=0o2755)),
+                 r"entry 'hooks/group-shell' is set-user-ID or set-group-ID", id="setgid"),
+    pytest.param(release_with(file("config\\..\\..\\evil", b"x")), r"entry 'config\\\\\.\.\\\\.*backslash",
+                 id="backslash"),
+    pytest.param(release_with(file("compose.yaml", b"services: {}\n")),
+                 r"entry 'compose\.yaml' appears twice", id="duplicate"),
+    pytest.param(release_with(file("./release.json", release_json())),
+                 r"entry 'release\.json' appears twice", id="duplicate-with-dot-slash"),
+    pytest.param(archive_of(file("compose.yaml", COMPOSE)), r"release\.json is missing",
+                 id="missing-release-json"),
+    pytest.param(archive_of(file("release.json", release_json())), r"compose\.yaml is missing",
+                 id="missing-compose-yaml"),
+    pytest.param(archive_of(), r"release\.json is missing", id="empty-tar"),
+    pytest.param(truncated, rf"{ARCHIVE}: the archive is truncated or corrupt", id="truncated-gzip"),
+    pytest.param(not_gzip, rf"{ARCHIVE}: not a gzip-compressed tar archive", id="not-gzip"),
+    pytest.param(gzip_of_text, rf"{ARCHIVE}: not a gzip-compressed tar archive", id="gzip-of-not-a-tar"),
+]
+
+
+@pytest.mark.parametrize(("build", "match"), HOSTILE)
+def test_extract_refuses_a_hostile_archive(tmp_path: Path, releases: Path, build: Builder,
+                                           match: str) -> None:
+    archive = tmp_path / ARCHIVE
+    build(archive)
+    before = tree(tmp_path)
+    with pytest.raises(PackageError, match=match) as caught:
+        extract(archive, releases / VERSION, sha256=SHA, version=VERSION)
+    assert caught.value.retryable is False
+    assert caught.value.release_fault is True
+    # No releases/1.1.0, no .1.1.0.partial, nothing written anywhere else under tmp_path.
+    assert tree(tmp_path) == before
+    assert list(releases.iterdir()) == []
+    assert not Path("/etc/evil").exists()
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """release.json, compose.yaml and one member of 200 MB of zeros: about 200 KB of gzip."""
+    path = tmp_path_factory.mktemp("bomb") / ARCHIVE
+    size = 200_000_000
+    write_archive(path, [*basic(), stream("images/zeros.tar", size, Zeros(size))], compresslevel=9)
+    return path
+
+
+def test_members_refuses_a_gzip_bomb(gzip_bomb: Path) -> None:
+    assert gzip_bomb.stat().st_size < 1_000_000
+    with pytest.raises(PackageError, match=r"expands to more than 67108864 bytes.*gzip bomb") as caught:
+        members(gzip_bomb)
+    assert caught.value.retryable is False and caught.value.release_fault is True
+
+
+def test_extract_refuses_a_gzip_bomb_and_leaves_nothing(gzip_bomb: Path, releases: Path) -> None:
+    with pytest.raises(PackageError, match="gzip bomb"):
+        extract(gzip_bomb, releases / VERSION, sha256=SHA, version=VERSION)
+    assert list(releases.iterdir()) == []
+
+
+def test_the_expansion_cap_is_fifty_times_the_archive_above_the_floor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = write_archive(tmp_path / ARCHIVE, [*basic(), file("config/zeros", bytes(1_000_000))])
+    assert len(members(archive)) == 3  # under the 64 MiB floor
+    monkeypatch.setattr(package, "EXPANSION_FLOOR", 0)
+    assert archive.stat().st_size * package.EXPANSION_RATIO < 1_000_000
+    with pytest.raises(PackageError, match=r"\(50 times its size\)"):
+        members(archive)
+
+
+def test_a_missing_archive_is_an_action_error_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / ARCHIVE
+    with pytest.raises(ActionError, match=rf"{missing}: not found") as caught:
+        members(missing)
+    assert caught.value.retryable is False
+
+
+# -- safe archives --------------------------------------------------------------------------------
+
+
+def safe_release(prefix: str) -> list[Entry]:
+    entries = [
+        file(prefix + "release.json", release_json()),
+        file(prefix + "compose.yaml", COMPOSE),
+        file(prefix + "defaults.env", b"HTTP_PORT=8080\n"),
+        folder(prefix + "config"),
+        file(prefix + "config/x.conf", b"listen 8080;\n", mode=0o664),
+        symlink(prefix + "config/current", "x.conf"),
+        symlink(prefix + "config/self", "../config/x.conf"),
+        folder(prefix + "hooks"),
+        file(prefix + "hooks/pre-stop", b"#!/bin/sh\nexit 0\n", mode=0o755),
+    ]
+    return [folder("./"), *entries] if prefix else entries
+
+
+@pytest.mark.parametrize("prefix", ["", "./"], ids=["plain-names", "dot-slash-names"])
+def test_extract_a_safe_release(tmp_path: Path, releases: Path, prefix: str) -> None:
+    archive = write_archive(tmp_path / ARCHIVE, safe_release(prefix))
+    names = {member.name for member in members(archive)}
+    assert {"release.json", "compose.yaml", "config/current", "hooks/pre-stop"} <= names
+    assert not any(name.startswith("./") for name in names)
+
+    destination = releases / VERSION
+    assert extract(archive, destination, sha256=SHA, version=VERSION) == destination
+    assert tree(releases) == {
+        "1.1.0": "dir",
+        f"1.1.0/{MARKER}": f"file {(destination / MARKER).stat().st_size}",
+        "1.1.0/compose.yaml": f"file {len(COMPOSE)}",
+        "1.1.0/config": "dir",
+        "1.1.0/config/current": "link -> x.conf",
+        "1.1.0/config/self": "link -> ../config/x.conf",
+        "1.1.0/config/x.conf": "file 13",
+        "1.1.0/defaults.env": "file 15",
+        "1.1.0/hooks": "dir",
+        "1.1.0/hooks/pre-stop": "file 17",
+        "1.1.0/release.json": f"file {len(release_json())}",
+    }
+    assert (destination / "config" / "current").read_text() == "listen 8080;\n"
+    assert (destination / "config" / "current").resolve() == (destination / "config" / "x.conf").resolve()
+    assert json.loads((destination / MARKER).read_text()) == {"sha256": SHA, "version": VERSION}
+    assert stat.S_IMODE((destination / "hooks" / "pre-stop").stat().st_mode) & 0o111 == 0o111
+    for path in destination.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            assert stat.S_IMODE(path.stat().st_mode) & 0o222 == 0, f"{path} is writable"
+
+
+def test_extract_twice_is_a_no_op(tmp_path: Path, releases: Path) -> None:
+    archive = write_archive(tmp_path / ARCHIVE, safe_release(""))
+    destination = releases / VERSION
+    extract(archive, destination, sha256=SHA, version=VERSION)
+    before = tree(releases)
+    marker_time = (destination / MARKER).stat().st_mtime_ns
+    archive.unlink()  # the second call must not even read the archive
+    assert extract(archive, destination, sha256=SHA, version=VERSION) == destination
+    assert tree(releases) == before
+    assert (destination / MARKER).stat().st_mtime_ns == marker_time
+
+
+def test_a_stale_partial_folder_is_removed(tmp_path: Path, releases: Path) -> None:
+    archive = write_archive(tmp_path / ARCHIVE, safe_release(""))
+    stale = releases / f".{VERSION}.partial"
+    (stale / "config").mkdir(parents=True)
+    (stale / "config" / "half-written.conf").write_text("lis")
+    (stale / "config" / "half-written.conf").chmod(0o444)
+    (stale / "config").chmod(0o555)
+    destination = releases / VERSION
+    extract(archive, destination, sha256=SHA, version=VERSION)
+    assert not stale.exists()
+    assert not (destination / "config" / "half-written.conf").exists()
+    assert sorted(path.name for path in releases.iterdir()) == [VERSION]
+
+
+def test_a_destination_holding_another_archive_is_refused(tmp_path: Path, releases: Path) -> None:
+    archive = write_archive(tmp_path / ARCHIVE, safe_release(""))
+    destination = releases / VERSION
+    extract(archive, destination, sha256=SHA, version=VERSION)
+    before = tree(releases)
+    with pytest.raises(ActionError, match=rf"holds another archive of release {VERSION} \(sha256 {SHA}\)") \
+            as caught:
+        extract(archive, destination, sha256="b" * 64, version=VERSION)
+    assert caught.value.retryable is False
+    assert not isinstance(caught.value, PackageError)
+    assert tree(releases) == before
+
+
+def test_a_destination_not_extracted_by_upgrader_is_refused(tmp_path: Path, releases: Path) -> None:
+    archive = write_archive(tmp_path / ARCHIVE, safe_release(""))
+    (releases / VERSION).mkdir()
+    (releases / VERSION / "compose.yaml").write_text("mine\n")
+    with pytest.raises(ActionError, match="not extracted by upgrader") as caught:
+        extract(archive, releases / VERSION, sha256=SHA, version=VERSION)
+    assert caught.value.retryable is False
+    assert (releases / VERSION / "compose.yaml").read_text() == "mine\n"
+
+
+def test_remove_release_deletes_a_read_only_release(tmp_path: Path, releases: Path) -> None:
+    archive = write_archive(tmp_path / ARCHIVE, safe_release(""))
+    destination = extract(archive, releases / VERSION, sha256=SHA, version=VERSION)
+    package.remove_release(destination)
+    assert not destination.exists()
+    package.remove_release(destination)  # gone already: nothing to do
+
+
+# -- release.json -------------------------------------------------------------------------------
+
+
+def test_read_release(tmp_path: Path) -> None:
+    archive = write_archive(tmp_path / ARCHIVE, [*basic(images=(WEB, DB)), file("./x", b"")])
+    assert read_release(archive) == {"product": "acme-server", "version": VERSION, "images": [WEB, DB]}
+
+
+def test_read_release_with_a_dot_slash_name(tmp_path: Path) -> None:
+    archive = write_archive(tmp_path / ARCHIVE, [file("./release.json", release_json())])
+    assert read_release(archive)["version"] == VERSION
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        pytest.param(None, r"release\.json is missing", id="missing"),
+        pytest.param(b"{\"product\": ", r"release\.json: not valid JSON", id="not-json"),
+        pytest.param(b"[]", r"release\.json: at '\(top level\)': must be of type object", id="array"),
+        pytest.param(release_json(version="1.1"), r"at 'version': '1\.1' does not match", id="version-1.1"),
+        pytest.param(release_json(version="v1.1.0"), r"at 'version'", id="version-v-prefix"),
+        pytest.param(release_json(version="../1.1.0"), r"at 'version'", id="version-dot-dot"),
+        pytest.param(release_json(images=[]), r"at 'images': must have at least 1 item", id="no-images"),
+        pytest.param(release_json(images=["127.0.0.1:5000/acme/web"]), r"at 'images\[0\]'",
+                     id="image-without-a-tag"),
+        pytest.param(release_json(images=["127.0.0.1:5000/acme/web:latest", "Acme/Web:1"]),
+                     r"at 'images\[1\]'", id="image-in-upper-case"),
+        pytest.param(release_json(images=[WEB, WEB]), r"at 'images'", id="image-twice"),
+        pytest.param(release_json(publisher="acme"), r"at '\(top level\)': unknown key 'publisher'",
+                     id="extra-key"),
+        pytest.param(json.dumps({"version": VERSION, "images": [WEB]}).encode(), r"'product' is required",
+                     id="no-product"),
+    ],
+)
+def test_read_release_refuses(tmp_path: Path, content: bytes | None, match: str) -> None:
+    entries = [file("compose.yaml", COMPOSE)]
+    if content is not None:
+        entries.append(file("release.json", content))
+    archive = write_archive(tmp_path / ARCHIVE, entries)
+    with pytest.raises(PackageError, match=match) as caught:
+        read_release(archive)
+    assert str(caught.value).startswith(ARCHIVE + ": ")
+    assert caught.value.retryable is False and caught.value.release_fault is True
+
+
+def test_read_release_accepts_a_digest_reference(tmp_path: Path) -> None:
+    image = "127.0.0.1:5000/acme/web@sha256:" + "0" * 64
+    archive = write_archive(tmp_path / ARCHIVE, [file("release.json", release_json(images=[image]))])
+    assert read_release(archive)["images"] == [image]
+
+
+def test_read_release_refuses_a_huge_release_json(tmp_path: Path) -> None:
+    huge = release_json(description="x" * (1 << 20))
+    archive = write_archive(tmp_path / ARCHIVE, [file("release.json", huge)])
+    with pytest.raises(PackageError, match="larger than 1 MiB"):
+        read_release(archive)
+
+
+# -- images/*.tar (docker save) -------------------------------------------------------------------
+
+
+def images_archive(tmp_path: Path, images: tuple[str, ...], *extra: Entry) -> tuple[Path, list[str]]:
+    archive = write_archive(tmp_path / ARCHIVE, [*basic(images=images), folder("images"), *extra])
+    return archive, list(images)
+
+
+def test_check_images_returns_the_carried_tags(tmp_path: Path) -> None:
+    archive, images = images_archive(tmp_path, (WEB, DB), file("images/web.tar", docker_save([WEB])),
+                                     file("images/db.tar", docker_save([DB])))
+    assert check_images(archive, members(archive), images) == [WEB, DB]
+
+
+def test_check_images_with_one_tar_carrying_every_image(tmp_path: Path) -> None:
+    archive, images = images_archive(tmp_path, (WEB, DB), file("images/all.tar", docker_save([WEB, DB])))
+    assert sorted(check_images(archive, members(archive), images)) == sorted([WEB, DB])
+
+
+def test_check_images_without_images_folder(tmp_path: Path) -> None:
+    archive = write_archive(tmp_path / ARCHIVE, basic())
+    assert check_images(archive, members(archive), [WEB]) == []
+
+
+@pytest.mark.parametrize(
+    ("images", "extra", "match"),
+    [
+        pytest.param((WEB,), [file("images/web.tar", docker_save([WEB, "127.0.0.1:5000/acme/miner:1"]))],
+                     r"images/web\.tar: carries 127\.0\.0\.1:5000/acme/miner:1, which release\.json does "
+                     r"not list", id="an-image-release-json-does-not-list"),
+        pytest.param((WEB, DB), [file("images/web.tar", docker_save([WEB]))],
+                     r"images/ carries no archive for 127\.0\.0\.1:5000/acme/db:1\.1\.0", id="missing-image"),
+        pytest.param((WEB,), [file("images/web.tar", docker_save(None))],
+                     r"images/web\.tar: not a docker save archive with a manifest\.json",
+                     id="no-manifest"),
+        pytest.param((WEB,), [file("images/web.tar", docker_save([WEB], manifest={"RepoTags": [WEB]}))],
+                     r"images/web\.tar: manifest\.json lists no image", id="manifest-not-a-list"),
+        pytest.param((WEB,), [file("images/web.tar", docker_save([WEB], manifest=[{"Config": "x.json"}]))],
+                     r"images/web\.tar: an image in manifest\.json has no RepoTags", id="no-repo-tags"),
+        pytest.param((WEB,), [file("images/web.tar", b"not a tar at all" * 64)],
+                     r"images/web\.tar: not a docker save archive", id="not-a-tar"),
+        pytest.param((WEB,), [file("images/web.tar.gz", docker_save([WEB]))],
+                     r"images/web\.tar\.gz: images/ may hold only <name>\.tar files", id="not-a-tar-name"),
+        pytest.param((WEB,), [folder("images/more"), file("images/more/web.tar", docker_save([WEB]))],
+                     r"images/more/web\.tar: images/ may hold only", id="nested"),
+    ],
+)
+def test_check_images_refuses(tmp_path: Path, images: tuple[str, ...], extra: list[Entry],
+                              match: str) -> None:
+    archive, listed = images_archive(tmp_path, images, *extra)
+    with pytest.raises(PackageError, match=match) as caught:
+        check_images(archive, members(archive), listed)
+    assert caught.value.retryable is False and caught.value.release_fault is True
