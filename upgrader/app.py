@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import random
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,9 +137,12 @@ def _decide(project: Project, store: ProjectStore, options: Options) -> tuple[Pl
 
     client = feed_for(project)
     index = client.index()
+    from upgrader.plan import too_recent
+
+    recent = too_recent(index.releases, project.config.get("min_age"), datetime.now(UTC))
     decided = plan_release(
         index.releases, current, allow=project.config.get("allow", "minor"), to=options.to,
-        allow_major=options.allow_major, quarantined=quarantined,
+        allow_major=options.allow_major, quarantined=quarantined, recent=recent,
     )
     targets = []
     for version in decided.path:
@@ -193,6 +199,10 @@ def run(options: Options) -> Result:
             "steps": [step.name for step in workflow.steps],
             "check": None if decided is None else _plan_data(project.name, decided),
         })
+    jitter = float(project.config.get("jitter") or 0)
+    if options.cron and jitter > 0:
+        # A fleet started by the same cron line does not hit the feed at the same second.
+        time.sleep(random.uniform(0, jitter))  # noqa: S311 - a delay, not a secret
     run_id = engine.new_run_id()
     with store.lock(run_id, options.wait_lock):
         previous = store.read_run()
@@ -229,12 +239,19 @@ def _start(project: Project, store: ProjectStore, workflow: Workflow, options: O
     )
     runner = engine.Runner(workflow, checkpoint, store, project, REGISTRY, _reporter(options, store))
     runner.start()
-    _after(store, runner.run)
+    _after(project, store, runner.run)
     return _run_result(runner.run)
 
 
-def _after(store: ProjectStore, run: dict[str, Any]) -> None:
-    """Quarantine a release that made its run fail; release one that has now installed."""
+def _after(project: Project, store: ProjectStore, run: dict[str, Any]) -> None:
+    """Quarantine a release that made its run fail, release one that installed; notify."""
+    from upgrader import notify
+
+    if run["status"] != engine.RUNNING and run["status"] != engine.ROLLING_BACK:
+        problems = notify.send(project.config.get("notify"),
+                               notify.message(run, engine.downtime(run["data"])))
+        for problem in problems:
+            logger.warning("%s", problem)
     version = run["to_version"]
     if not version:
         return
@@ -300,7 +317,7 @@ def _carry_on(project: Project, store: ProjectStore, run: dict[str, Any], option
         runner.rollback()
     else:
         runner.drive()
-    _after(store, runner.run)
+    _after(project, store, runner.run)
     return _run_result(runner.run)
 
 
@@ -426,6 +443,49 @@ def graph(options: Options, fmt: str, workflow_file: Path | None = None) -> Resu
     drawn = model.get_graph()  # type: ignore[attr-defined]
     source = drawn.draw(None) if fmt == "mermaid" else drawn.source
     return Result("text", source)
+
+
+def install(options: Options, cron_time: str) -> Result:
+    """Schedule this project's unattended runs in the user's crontab (+ an @reboot resume)."""
+    from upgrader import cron
+
+    project, _ = _open(options)
+    upcoming = cron.validate_time(cron_time)
+    lines = cron.install(options.root, project.name, cron_time)
+    return Result("install", {"project": project.name,
+                              "lines": [f"{entry.schedule} {entry.command}" for entry in lines],
+                              "next": [moment.strftime("%Y-%m-%d %H:%M") for moment in upcoming]})
+
+
+def remove(options: Options) -> Result:
+    from upgrader import cron
+
+    project, _ = _open(options)
+    removed = cron.remove(options.root, project.name)
+    return Result("message", message=f"removed {removed} cron line(s) of {project.name}")
+
+
+def doctor(options: Options) -> Result:
+    """Every precondition of an unattended upgrade; exit 1 when any fails."""
+    from upgrader.doctor import run_checks
+
+    project, store = _open(options)
+    checks = run_checks(project, store)
+    return Result("doctor", checks, EXIT_OK if all(check.ok for check in checks) else EXIT_FAILED)
+
+
+def prune(options: Options, keep: int | None) -> Result:
+    """Remove superseded releases, their downloads and images; never the running or previous."""
+    from upgrader import pruning
+
+    project, store = _open(options)
+    with store.lock(None, options.wait_lock):
+        run = store.read_run()
+        if run is not None and run["status"] in engine.UNFINISHED:
+            raise RunBlockedError(_blocked_message(run, run["status"] in (engine.RUNNING, engine.ROLLING_BACK)))
+        keep_count = keep if keep is not None else int(project.config.get("keep_releases", 2))
+        removed = pruning.prune(project, store.read_installed(), keep_count)
+    return Result("prune", removed, message=f"removed {len(removed)} release(s)")
 
 
 def projects(options: Options) -> Result:

@@ -86,6 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--workflow", metavar="NAME|FILE",
                        help="draw this workflow (shipped name or file) instead of the project's")
 
+    install = command("install", "schedule unattended runs in your crontab (+ an @reboot resume line)")
+    install.add_argument("--cron-time", metavar="EXPR", default="0 3 * * 6",
+                         help="when to run, a five-field cron expression (default: Saturdays 03:00)")
+
+    command("remove", "remove this project's lines from your crontab")
+    command("doctor", "check Docker, Compose, the feed, credentials, disk, cron and the lock")
+
+    prune = command("prune", "remove superseded releases, their downloads and images")
+    prune.add_argument("--keep", type=int, metavar="N",
+                       help="extracted releases kept besides the running one (default: keep_releases)")
+    _wait_lock(prune)
+
     projects = command("projects", "list the projects under <root>/projects")
     projects.add_argument("--json", action="store_true", help="print a JSON array")
     return parser
@@ -166,6 +178,32 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         result = app.graph(options, arguments.format, workflow_file)
         sys.stdout.write(result.data if result.data.endswith("\n") else result.data + "\n")
         return EXIT_OK
+    if command == "install":
+        result = app.install(options, arguments.cron_time)
+        out.print(f"cron lines for {result.data['project']}:", markup=False)
+        for line in result.data["lines"]:
+            out.print(f"  {line}", markup=False, soft_wrap=True)
+        out.print("next runs: " + ", ".join(result.data["next"]), markup=False)
+        return result.exit_code
+    if command == "remove":
+        result = app.remove(options)
+        out.print(result.message, markup=False)
+        return result.exit_code
+    if command == "doctor":
+        result = app.doctor(options)
+        for check in result.data:
+            mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+            out.print(f"{mark} ", end="")
+            fix = f" — fix: {check.fix}" if not check.ok and check.fix else ""
+            out.print(f"{check.name}: {check.detail}{fix}", markup=False, soft_wrap=True)
+        return result.exit_code
+    if command == "prune":
+        if arguments.keep is not None and arguments.keep < 0:
+            print("upgrader: error: --keep must be 0 or more", file=sys.stderr)
+            return EXIT_USAGE
+        result = app.prune(options, arguments.keep)
+        out.print(result.message + (": " + ", ".join(result.data) if result.data else ""), markup=False)
+        return result.exit_code
     if command == "projects":
         result = app.projects(options)
         if arguments.json:

@@ -248,7 +248,8 @@ def extract(archive: Path, destination: Path, *, sha256: str, version: str) -> P
             shutil.rmtree(temporary, ignore_errors=True)
             raise PackageError(f"{archive.name}: entry {str(path.relative_to(temporary))!r} is a link "
                                "pointing outside the release folder")
-    (temporary / MARKER).write_text(json.dumps({"sha256": sha256, "version": version}) + "\n")
+    (temporary / MARKER).write_text(
+        json.dumps({"sha256": sha256, "version": version, "archive": str(archive)}) + "\n")
     _make_read_only(temporary)
     os.replace(temporary, destination)
     return destination

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import semver
@@ -63,12 +64,14 @@ def plan(
     to: str | None = None,
     allow_major: bool = False,
     quarantined: Collection[str] = (),
+    recent: Collection[str] = (),
 ) -> Plan:
     """Decide the target release and the path to it; raises ``PlanError`` for an impossible ``to``.
 
     ``releases`` are index entries with ``version`` and optional ``min_from``; their versions
     have been validated. Pre-releases are chosen only when ``to`` names one; quarantined
-    versions are skipped unless ``to`` names them.
+    versions are skipped unless ``to`` names them, and so are ``recent`` ones (not yet public
+    for the project's ``min_age``).
     """
     by_version = {parse_version(entry["version"]): entry for entry in releases}
     current = parse_version(installed) if installed else None
@@ -82,7 +85,7 @@ def plan(
 
     candidates = [
         version for version in by_version
-        if not version.prerelease and str(version) not in held
+        if not version.prerelease and str(version) not in held and str(version) not in recent
         and (current is None or version > current)
     ]
     allowed = [v for v in candidates if current is None or admits(policy, current, v)]
@@ -92,7 +95,8 @@ def plan(
     if not allowed:
         return Plan(installed, None, (), _text(major), held)
     target = max(allowed)
-    return Plan(installed, str(target), _path(by_version, current, target, held), _text(major), held)
+    return Plan(installed, str(target), _path(by_version, current, target, (*held, *recent)),
+                _text(major), held)
 
 
 def _plan_to(by_version: dict[semver.Version, Mapping[str, Any]], current: semver.Version | None,
@@ -148,6 +152,28 @@ def _path(by_version: Mapping[semver.Version, Mapping[str, Any]], current: semve
         position = max(reachable)
         hops.append(str(position))
     return tuple(hops)
+
+
+def age_seconds(text: str) -> float:
+    """``min_age`` (``30m``, ``12h``, ``3d``, ``1w``) in seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    return float(text[:-1]) * units[text[-1]]
+
+
+def too_recent(releases: Sequence[Mapping[str, Any]], min_age: str | None, now: datetime) -> set[str]:
+    """The versions released less than ``min_age`` before ``now`` (those with a ``released``)."""
+    if not min_age:
+        return set()
+    limit = age_seconds(min_age)
+    recent = set()
+    for entry in releases:
+        if entry.get("released"):
+            released = datetime.fromisoformat(entry["released"].replace("Z", "+00:00"))
+            if released.tzinfo is None:
+                released = released.replace(tzinfo=UTC)
+            if (now - released).total_seconds() < limit:
+                recent.add(entry["version"])
+    return recent
 
 
 def _may_come_from(entry: Mapping[str, Any], version: semver.Version) -> bool:
