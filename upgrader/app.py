@@ -170,6 +170,7 @@ def _offline_release(project: Project, package_file: Path) -> dict[str, Any]:
         if not words or not re.fullmatch(r"[0-9a-f]{64}", words[0]):
             raise UsageError(f"{checksum}: does not start with a sha256 (64 lower-case hex digits)")
         entry["sha256"] = words[0]
+        entry["checksum_from"] = checksum.name
     elif project.config.get("feed"):
         listed = feed_for(project).index().release(version)
         if listed is None:

@@ -126,7 +126,8 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     command = arguments.command
     cron = getattr(arguments, "cron", False)
     # Off a terminal rich would wrap at 80 columns; a log or a pipe wants whole lines.
-    out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 200,
+                  soft_wrap=not sys.stdout.isatty())
     options = app.Options(
         root=find_root(arguments.root), name=arguments.name, cron=cron,
         wait_lock=getattr(arguments, "wait_lock", 0), dry_run=getattr(arguments, "dry_run", False),

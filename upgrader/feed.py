@@ -181,7 +181,7 @@ class Feed:
     # -- archives -----------------------------------------------------------------------------
 
     def download(self, url: str, destination: Path, *, size: int, sha256: str,
-                 progress: Callable[[int, int], None] | None = None) -> Path:
+                 progress: Callable[[int, int], None] | None = None, source: str = "the index") -> Path:
         """Download ``url`` to ``destination``, resuming ``destination.part``; check size and sha256.
 
         An archive already at ``destination`` with the right sha256 is not fetched again.
@@ -204,11 +204,11 @@ class Feed:
         elif progress:
             progress(offset, size)
         if offset != size:
-            raise FeedError(f"{url}: got {offset} bytes, the index says {size}")
+            raise FeedError(f"{url}: got {offset} bytes, {source} says {size}")
         if digest.hexdigest() != sha256:
             part.unlink()
             raise FeedError(
-                f"{url}: sha256 mismatch: the index says {sha256}, the archive is {digest.hexdigest()}",
+                f"{url}: sha256 mismatch: {source} says {sha256}, the archive is {digest.hexdigest()}",
                 retryable=False, release_fault=True,
             )
         os.replace(part, destination)
@@ -218,6 +218,9 @@ class Feed:
                   progress: Callable[[int, int], None] | None) -> int:
         with self._open(url, offset) as (stream, status, resumed):
             if status == 416:
+                if offset < size:
+                    raise FeedError(f"{url}: the server has only {offset} bytes, the index says {size}",
+                                    retryable=False, release_fault=True)
                 return offset  # the server has nothing past what we hold
             if not resumed and offset:
                 logger.info("%s: server ignored the range request; fetching from the start", url)
@@ -226,7 +229,7 @@ class Feed:
             mode = "ab" if offset else "wb"
             with open(part, mode) as output:
                 try:
-                    chunks = (stream.iter_content(CHUNK) if isinstance(stream, requests.Response)
+                    chunks = (_arrived(stream) if isinstance(stream, requests.Response)
                               else iter(lambda: stream.read(CHUNK), b""))
                     for chunk in chunks:
                         if offset + len(chunk) > size:
@@ -246,6 +249,29 @@ class Feed:
         return offset
 
 
+def _arrived(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives: whatever came in, up to CHUNK bytes at a time.
+
+    ``iter_content`` waits to fill a whole chunk, so a connection that breaks loses what came
+    after the last full one, and the resumed download fetches it again.
+    """
+    import urllib3.exceptions
+
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:  # an older urllib3
+        yield from response.iter_content(64 << 10)
+        return
+    while True:
+        try:
+            chunk = read1(CHUNK, decode_content=True)
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise requests.exceptions.ConnectionError(error) from None
+        if not chunk:
+            return
+        yield chunk
+
+
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc
@@ -263,6 +289,10 @@ def _short(error: BaseException, token: str | None) -> str:
     text = str(error)
     match = re.search(r"\(Caused by \w+\((?:<[^>]*>, )?'?([^']*)", text)
     reason = match.group(1) if match else text
+    # ('Connection broken: IncompleteRead(10 bytes read, 20 more expected)', IncompleteRead(...))
+    nested = re.match(r"^\('([^']*)',", reason)
+    if nested:
+        reason = nested.group(1)
     return _redact(reason.strip().rstrip(":"), token) or type(error).__name__
 
 

@@ -47,6 +47,8 @@ def _reason(error: jsonschema.ValidationError) -> str:
     if validator == "type":
         return f"must be of type {value if isinstance(value, str) else ' or '.join(value)}"
     if validator == "pattern":
+        if "(0|[1-9][0-9]*)" in str(value):
+            return f"{error.instance!r} is not a semantic version (MAJOR.MINOR.PATCH[-PRE][+BUILD])"
         return f"{error.instance!r} does not match {value!r}"
     if validator == "minItems":
         return f"must have at least {value} item(s)"

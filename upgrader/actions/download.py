@@ -51,5 +51,6 @@ def download(context: Context) -> None:
     client.download(
         url, destination, size=size, sha256=str(release["sha256"]),
         progress=lambda done, total: context.progress({"bytes": done, "total": total}),
+        source=str(release.get("checksum_from") or "the index"),
     )
     context.data["archive"] = str(destination)

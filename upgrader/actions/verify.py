@@ -28,13 +28,14 @@ def verify(context: Context) -> None:
     archive = Path(context.data["archive"])
     if not archive.is_file():
         raise ActionError(f"{archive}: the downloaded archive is gone", retryable=False)
+    source = release.get("checksum_from") or "the index"
     size = archive.stat().st_size
     if size != release["size"]:
-        raise package.PackageError(f"{archive.name}: {size} bytes, the index says {release['size']}")
+        raise package.PackageError(f"{archive.name}: {size} bytes, {source} says {release['size']}")
     digest = file_sha256(archive)
     if digest != release["sha256"]:
         raise package.PackageError(
-            f"{archive.name}: sha256 is {digest}, the index says {release['sha256']}")
+            f"{archive.name}: sha256 is {digest}, {source} says {release['sha256']}")
     found = package.members(archive)
     manifest = package.read_release(archive)
     if manifest["version"] != context.to_version:
