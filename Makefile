@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test unit integration e2e lint clean
+.PHONY: install test unit integration e2e lint clean demo
 
 $(BIN)/upgrader: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,14 @@ e2e: install
 	bash tests/provision.sh
 	$(BIN)/pytest $(PYTEST_ARGS) tests/e2e
 
+# A sample server installed at 1.0.0 and upgraded to 1.1.0 with the live view (see README).
+demo: install
+	bash tests/provision.sh
+	$(BIN)/python tests/rig/demo.py
+
 lint: install
 	$(BIN)/ruff check upgrader tests
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .demo
