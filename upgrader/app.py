@@ -18,6 +18,7 @@ from upgrader.errors import (
     EXIT_ATTENTION,
     EXIT_FAILED,
     EXIT_OK,
+    ConfigError,
     RunBlockedError,
     StateError,
     UsageError,
@@ -117,7 +118,11 @@ class Target:
     release: dict[str, Any] | None
 
 
-def _decide(project: Project, store: ProjectStore, options: Options) -> tuple[Plan | None, list[Target]]:
+RELEASE_ACTIONS = frozenset({"download", "verify", "extract", "pull", "export"})
+
+
+def _decide(project: Project, store: ProjectStore, options: Options,
+            workflow: Workflow | None = None) -> tuple[Plan | None, list[Target]]:
     """What ``run`` would do now: the plan (None without a feed or package) and its hops."""
     installed = store.read_installed()
     current = installed["version"] if installed else None
@@ -132,6 +137,11 @@ def _decide(project: Project, store: ProjectStore, options: Options) -> tuple[Pl
     if not project.config.get("feed"):
         if options.to is not None:
             raise UsageError("--to needs a release feed ('feed' in project.yaml) or --package")
+        needs = sorted((workflow.actions() if workflow else set()) & RELEASE_ACTIONS)
+        if needs:
+            raise ConfigError(
+                f"{project.dir / 'project.yaml'}: at 'feed': workflow {workflow.name if workflow else ''} "
+                f"installs releases (action {needs[0]}); set 'feed' or use --package FILE")
         return None, [Target(None, None)]
     from upgrader.feed import feed_for
 
@@ -194,7 +204,7 @@ def run(options: Options) -> Result:
     project, store = _open(options)
     workflow = _project_workflow(project)
     if options.dry_run:
-        decided, targets = _decide(project, store, options)
+        decided, targets = _decide(project, store, options, workflow)
         return Result("plan", {
             "project": project.name, "workflow": workflow.name,
             "steps": [step.name for step in workflow.steps],
@@ -213,7 +223,7 @@ def run(options: Options) -> Result:
                 return _carry_on(project, store, previous, options, rollback=False)
             interrupted = previous["status"] in (engine.RUNNING, engine.ROLLING_BACK)
             raise RunBlockedError(_blocked_message(previous, interrupted))
-        decided, targets = _decide(project, store, options)
+        decided, targets = _decide(project, store, options, workflow)
         notes = _plan_notes(decided)
         if not targets:
             installed = decided.installed if decided else None

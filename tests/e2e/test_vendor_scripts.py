@@ -89,11 +89,11 @@ def test_graph_of_classic_lists_its_states_in_order(tmp_path, run_upgrader):
     assert dot.returncode == 0 and "digraph classic" in dot.stdout
 
 
-def test_running_a_shipped_release_workflow_is_refused_by_name(tmp_path, run_upgrader):
+def test_a_release_workflow_without_a_feed_is_refused_before_it_runs(tmp_path, run_upgrader):
     project = tmp_path / "projects" / "acme"
     project.mkdir(parents=True)
     (project / "project.yaml").write_text("workflow: classic\n")
     result = run_upgrader("--root", str(tmp_path), "run")
     assert result.returncode == 2
-    assert "unknown action" in result.stderr and "'stop'" in result.stderr
+    assert "at 'feed'" in result.stderr and "installs releases" in result.stderr
     assert not (tmp_path / "state" / "acme" / "run.json").exists()

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tarfile
@@ -75,11 +76,62 @@ class Registry:
         _wait_for(f"http://{REGISTRY}/v2/")
         return self
 
+    @property
+    def owned(self) -> bool:
+        """Whether this rig started the registry that serves (and so may stop and restart it)."""
+        return self.process is not None and self.process.poll() is None
+
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
+        """Stop the registry this rig started (one it reused is left alone)."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
             self.process.wait(timeout=10)
-            self.process = None
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+        deadline = time.monotonic() + 10
+        while registry_up() and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+def stale_registries() -> list[int]:
+    """The pids of ``docker-registry`` processes running on this machine."""
+    found = subprocess.run(["pgrep", "-x", "docker-registry"], capture_output=True, text=True,
+                           check=False)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def stop_stale_registries(timeout: float = 10) -> list[int]:
+    """Stop the ``docker-registry`` processes left by earlier sessions (each by its pid), so
+    that the rig starts and owns the registry on 127.0.0.1:5000; the pids it stopped."""
+    pids = stale_registries()
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in pids:
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (stopped, not yet reaped by its parent) no longer serves.
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
+    return True
 
 
 def build_image(reference: str, version: str, workdir: Path) -> None:
@@ -193,6 +245,21 @@ class FeedServer:
             self.server = None
 
 
+@dataclass
+class Feed:
+    """A feed of its own (a sub-folder of the served folder with its own index.json)."""
+
+    folder: Path
+    url: str
+    entries: list[dict[str, object]] = field(default_factory=list)
+
+    def add(self, entry: dict[str, object]) -> dict[str, object]:
+        """List a release entry (its archive in ``folder``) in the index; returns it."""
+        self.entries = [e for e in self.entries if e["version"] != entry["version"]] + [entry]
+        write_index(self.folder, self.entries)
+        return entry
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -233,11 +300,22 @@ class Rig:
                 self.built.add(reference)
         return refs
 
-    def release(self, version: str, **options: object) -> dict[str, object]:
-        """Publish images (unless ``images`` is given) and a package of ``version``."""
+    def release(self, version: str, *, feed: Feed | None = None, **options: object) -> dict[str, object]:
+        """Publish images (unless ``images`` is given) and a package of ``version``; with ``feed``,
+        the package goes into that feed's folder and is listed in its index."""
         if "images" not in options:
             self.publish_images(version)
-        return release_archive(self.feed_dir / f"{PRODUCT}-{version}.tar.gz", version, **options)  # type: ignore[arg-type]
+        folder = feed.folder if feed is not None else self.feed_dir
+        entry = release_archive(folder / f"{PRODUCT}-{version}.tar.gz", version, **options)  # type: ignore[arg-type]
+        return feed.add(entry) if feed is not None else entry
+
+    def feed_for(self, name: str) -> Feed:
+        """An empty feed of its own, served at ``<feed url>/<name>/``."""
+        folder = self.feed_dir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        feed = Feed(folder, f"{self.feed.url}{name}/")
+        write_index(folder, [])
+        return feed
 
 
 def answer(port: int, path: str = "/version", timeout: float = 2) -> str | None:
@@ -257,6 +335,29 @@ def temporary_rig() -> Iterator[Rig]:
             yield rig
         finally:
             rig.stop()
+
+
+def remove_local_images(references: list[str]) -> None:
+    """Remove images from the local engine (so that using them needs a pull)."""
+    subprocess.run(["docker", "rmi", "-f", *references], capture_output=True, check=False)
+
+
+def local_image(reference: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", reference], capture_output=True,
+                          check=False).returncode == 0
+
+
+def volume_exists(name: str) -> bool:
+    return subprocess.run(["docker", "volume", "inspect", name], capture_output=True,
+                          check=False).returncode == 0
+
+
+def read_volume(volume: str, path: str, image: str) -> str:
+    """The text of ``path`` inside named volume ``volume`` (mounted at /data), read with ``image``."""
+    return subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "-v", f"{volume}:/data:ro", image, "cat", path],
+        capture_output=True, text=True, check=True,
+    ).stdout
 
 
 def remove_project(name: str) -> None:

@@ -1,0 +1,206 @@
+"""Failures on the real Docker Engine: a release that never gets healthy, images missing from the
+registry, the registry down during the pull, and ``upgrader run`` killed at each state of the
+server's downtime, then resumed or rolled back (DESIGN §3, §5, §7). After each of them the release
+that ran before serves again and the project's volume is still there."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.rig import REGISTRY, answer, image_refs, local_image, registry_up, remove_local_images
+from upgrader.workflow import resolve
+
+from .conftest import DockerProject, wait_until
+
+
+class Poller:
+    """Asks the web service for its version every 50 ms, in a thread, and keeps every answer."""
+
+    def __init__(self, port: int) -> None:
+        self.answers: list[str | None] = []
+        self._ask = lambda: answer(port, timeout=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self.answers.append(self._ask())
+            self._stop.wait(0.05)
+
+    @contextmanager
+    def running(self) -> Iterator[Poller]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join(timeout=5)
+
+
+def journal_events(project: DockerProject, event: str) -> list[dict]:
+    """The journal's ``event`` entries of the project's last run."""
+    run_id = project.status()["run"]["id"]
+    return [entry for entry in project.journal() if entry["event"] == event and entry["run_id"] == run_id]
+
+
+def step_status(project: DockerProject) -> dict[str, str]:
+    return {step["name"]: step["status"] for step in project.status()["run"]["steps"]}
+
+
+def never_pushed() -> dict[str, str]:
+    """Image references that no registry has and this engine has never seen."""
+    tag = f"missing-{secrets.token_hex(4)}"
+    refs = {"web": f"{REGISTRY}/acme/web:{tag}", "worker": f"{REGISTRY}/acme/worker:{tag}"}
+    assert not any(local_image(reference) for reference in refs.values())
+    return refs
+
+
+def test_a_release_that_never_gets_healthy_is_rolled_back_and_quarantined(project: DockerProject):
+    project.install("1.0.0")
+    project.publish("1.2.0", healthy=False)
+
+    result = project.upgrader("run", "--to", "1.2.0")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert project.assert_serves("1.0.0") == ["1.0.0", "1.2.0", "1.0.0"]
+    run = project.status()["run"]
+    assert run["status"] == "rolled_back"
+    assert "step health failed" in run["error"] and "service web" in run["error"], run["error"]
+    assert project.installed()["version"] == "1.0.0"
+    assert "acme/web:1.0.0" in (project.dir / "export" / "compose.yaml").read_text()
+    check = project.check()
+    assert check["quarantined"] == ["1.2.0"]
+    assert check["target"] is None  # an unattended run leaves the quarantined release alone
+    assert project.history()[0]["outcome"] == "rolled_back"
+
+
+def test_missing_images_fail_the_prefetch_while_the_old_release_serves_on(project: DockerProject):
+    project.install("1.0.0")
+    project.publish("1.4.0", images=never_pushed())
+
+    with Poller(project.port).running() as poller:
+        result = project.upgrader("run", "--to", "1.4.0")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert len(poller.answers) > 10
+    assert set(poller.answers) == {"1.0.0"}, "the web service stopped answering during the run"
+    run = project.status()["run"]
+    assert run["status"] == "rolled_back"
+    assert "step prefetch failed" in run["error"] and "missing-" in run["error"], run["error"]
+    steps = step_status(project)
+    assert steps["stop"] == steps["start"] == "pending"  # the server was never stopped
+    assert not journal_events(project, "stopping")
+    assert project.assert_serves("1.0.0") == ["1.0.0"]  # the worker was never restarted either
+    assert project.installed()["version"] == "1.0.0"
+
+
+def test_missing_images_under_the_classic_workflow_roll_back_to_the_old_release(project: DockerProject):
+    project.configure("classic")
+    project.install("1.0.0")
+    project.publish("1.4.0", images=never_pushed())
+
+    result = project.upgrader("run", "--to", "1.4.0")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert project.assert_serves("1.0.0") == ["1.0.0", "1.0.0"]
+    run = project.status()["run"]
+    assert run["status"] == "rolled_back"
+    assert "step pull failed" in run["error"] and "missing-" in run["error"], run["error"]
+    assert [entry["step"] for entry in journal_events(project, "undo_done")] == ["export", "stop"]
+    assert "acme/web:1.0.0" in (project.dir / "export" / "compose.yaml").read_text()
+    assert project.installed()["version"] == "1.0.0"
+
+
+@pytest.mark.parametrize(("workflow", "pull_step"), [("upgrade", "prefetch"), ("classic", "pull")])
+def test_registry_down_during_the_pull_retries_then_rolls_back(project: DockerProject, workflow: str,
+                                                                pull_step: str):
+    if not project.rig.registry.owned:
+        pytest.skip("the registry on 127.0.0.1:5000 was not started by this rig; it cannot stop it")
+    project.configure(workflow)
+    project.install("1.0.0")
+    project.publish("1.3.0")
+    refs = list(image_refs("1.3.0").values())
+    remove_local_images(refs)
+    assert not any(local_image(reference) for reference in refs)
+    project.rig.registry.stop()
+    try:
+        assert not registry_up()
+        result = project.upgrader("run", "--to", "1.3.0")
+    finally:
+        project.rig.registry.start()
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    project.assert_serves("1.0.0")
+    retries = [entry for entry in journal_events(project, "step_retry") if entry["step"] == pull_step]
+    assert [entry["detail"]["attempt"] for entry in retries] == [1, 2]  # 3 attempts in all
+    run = project.status()["run"]
+    assert run["status"] == "rolled_back"
+    assert f"step {pull_step} failed" in run["error"], run["error"]
+    # The registry being down is a passing reason: nothing is quarantined, the next run tries again.
+    check = project.check()
+    assert check["quarantined"] == []
+    assert check["target"] == "1.3.0"
+    assert project.installed()["version"] == "1.0.0"
+
+
+def hold_workflow(path: Path, state: str, marker: Path) -> Path:
+    """The classic workflow with a step after ``state`` that touches ``marker`` and blocks (once:
+    when ``marker`` exists, it passes), so that a test can kill the run exactly at ``state``."""
+    document = yaml.safe_load(resolve("classic", path.parent).read_text())
+    held = f"{state}_hold"
+    document["name"] = "classic-hold"
+    document["states"].insert(document["states"].index(state) + 1, held)
+    for step in document["steps"]:
+        if step["from"] == state:
+            step["from"] = held
+    arrives = next(index for index, step in enumerate(document["steps"]) if step["to"] == state)
+    document["steps"].insert(arrives + 1, {
+        "name": "hold", "from": state, "to": held, "action": "command",
+        "run": ["sh", "-c", '[ -e "$MARKER" ] && exit 0; touch "$MARKER"; exec sleep 600'],
+        "env": {"MARKER": str(marker)},
+    })
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("follow_up", ["resume", "rollback"])
+@pytest.mark.parametrize("state", ["stopped", "exported", "pulled", "started"])
+def test_a_run_killed_at_a_state_is_resumed_or_rolled_back(project: DockerProject, tmp_path: Path,
+                                                           state: str, follow_up: str):
+    project.configure("classic")
+    project.install("1.0.0")
+    project.publish("1.1.0")
+    marker = tmp_path / "held"
+    project.configure(hold_workflow(tmp_path / "hold.yaml", state, marker))
+
+    process = project.spawn("run")
+    wait_until(lambda: marker.exists() or process.poll() is not None, 60, f"the run holds at {state}")
+    assert process.poll() is None, f"upgrader run ended ({process.returncode}) before {state}"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    status = project.status()
+    assert status["interrupted"]
+    assert (status["run"]["status"], status["run"]["state"]) == ("running", state)
+    if state != "started":
+        assert project.answer() is None  # the server is down at this state
+    result = project.upgrader(follow_up)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = {"resume": "1.1.0", "rollback": "1.0.0"}[follow_up]
+    project.assert_serves(expected)
+    installed = project.installed()
+    assert installed["version"] == expected
+    assert set(installed["images"]) == set(image_refs(expected).values())
+    assert f"acme/web:{expected}" in (project.dir / "export" / "compose.yaml").read_text()
+    assert project.status()["run"]["status"] == {"resume": "completed", "rollback": "rolled_back"}[follow_up]
+    assert project.history()[0]["outcome"] == {"resume": "completed", "rollback": "rolled_back"}[follow_up]

@@ -1,0 +1,91 @@
+"""``make demo``: a sample server upgraded before your eyes, on this machine only.
+
+Starts the rig (a registry on 127.0.0.1:5000, images built FROM scratch around busybox),
+publishes releases 1.0.0 and 1.1.0 into a file:// feed under ``.demo/``, installs 1.0.0 and
+upgrades it to 1.1.0 with the live view. The registry is left running so that
+``upgrader rollback`` can be tried afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rig import Registry, answer, release_archive, write_index  # noqa: E402
+
+HERE = Path(__file__).resolve().parents[2]
+DEMO = HERE / ".demo"
+PORT = 18080
+
+
+def say(text: str) -> None:
+    print(f"\n\033[1m== {text}\033[0m", flush=True)
+
+
+def upgrader(*args: str) -> int:
+    command = [str(Path(sys.executable).with_name("upgrader")), "--root", str(DEMO / "root"), *args]
+    print("$ upgrader " + " ".join(args), flush=True)
+    return subprocess.call(command)
+
+
+def main() -> int:
+    from rig import Rig  # the same builders as the tests
+
+    DEMO.mkdir(exist_ok=True)
+    say("starting the registry on 127.0.0.1:5000 and building the sample images")
+    registry = Registry(DEMO / "registry")
+    registry.start()
+    if registry.process is not None:
+        registry.process = None  # left running for `upgrader rollback` after the demo
+    rig = Rig.__new__(Rig)
+    rig.workdir, rig.built = DEMO / "build", set()
+    rig.workdir.mkdir(exist_ok=True)
+    feed = DEMO / "feed"
+    feed.mkdir(exist_ok=True)
+    entries = []
+    for version in ("1.0.0", "1.1.0"):
+        rig.publish_images(version)
+        entries.append(release_archive(feed / f"acme-server-{version}.tar.gz", version))
+    write_index(feed, entries)
+
+    root = DEMO / "root"
+    if (root / "state").exists():
+        say("removing the previous demo's server")
+        from rig import remove_project
+
+        remove_project("demo")
+        shutil.rmtree(root)
+    project = root / "projects" / "demo"
+    project.mkdir(parents=True)
+    (project / "project.yaml").write_text(
+        f"feed: {feed.as_uri()}/\nworkflow: upgrade\nhealth_timeout: 60\nvalues:\n  HTTP_PORT: \"{PORT}\"\n")
+
+    say("installing release 1.0.0")
+    if upgrader("run", "--to", "1.0.0") != 0:
+        return 1
+    print(f"http://127.0.0.1:{PORT}/version answers: {answer(PORT)}")
+
+    say("upgrading to the newest release, 1.1.0, with the live view")
+    started = time.monotonic()
+    if upgrader("run") != 0:
+        return 1
+    print(f"http://127.0.0.1:{PORT}/version answers: {answer(PORT)} "
+          f"({time.monotonic() - started:.1f} s in all)")
+    upgrader("history")
+    say("try it yourself")
+    print(f"  export UPGRADER_ROOT={root}\n"
+          "  upgrader status\n  upgrader rollback      # back to 1.0.0\n  upgrader check\n"
+          f"  curl http://127.0.0.1:{PORT}/version\n"
+          f"The registry keeps running for that; stop it with: pkill -f 'docker-registry serve {DEMO}'")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DOCKER_CLI_HINTS", "false")
+    raise SystemExit(main())
