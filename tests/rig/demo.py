@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rig import Registry, answer, release_archive, write_index  # noqa: E402
+from rig import answer, release_archive, write_index
 
 HERE = Path(__file__).resolve().parents[2]
 DEMO = HERE / ".demo"
@@ -39,20 +39,14 @@ def main() -> int:
 
     DEMO.mkdir(exist_ok=True)
     say("starting the registry on 127.0.0.1:5000 and building the sample images")
-    registry = Registry(DEMO / "registry")
-    registry.start()
-    if registry.process is not None:
-        registry.process = None  # left running for `upgrader rollback` after the demo
-    rig = Rig.__new__(Rig)
-    rig.workdir, rig.built = DEMO / "build", set()
-    rig.workdir.mkdir(exist_ok=True)
-    feed = DEMO / "feed"
-    feed.mkdir(exist_ok=True)
+    rig = Rig(DEMO)
+    rig.registry.start()  # left running after the demo, for `upgrader rollback`
     entries = []
     for version in ("1.0.0", "1.1.0"):
         rig.publish_images(version)
-        entries.append(release_archive(feed / f"acme-server-{version}.tar.gz", version))
-    write_index(feed, entries)
+        entries.append(release_archive(rig.feed_dir / f"acme-server-{version}.tar.gz", version))
+    write_index(rig.feed_dir, entries)
+    feed = rig.feed_dir
 
     root = DEMO / "root"
     if (root / "state").exists():

@@ -18,6 +18,7 @@ from upgrader.errors import ActionError
 from upgrader.store import now
 
 GRACE = 3.0
+CREATED_GRACE = 5.0  # a container still only "created" this long after `up` will not start
 POLL = 0.25
 DEFAULT_TIMEOUT = 300.0
 
@@ -47,6 +48,7 @@ def wait_until_healthy(context: Context, export: Path) -> None:
     timeout = float(context.project.config.get("health_timeout", DEFAULT_TIMEOUT))
     deadline = time.monotonic() + timeout
     waiting: dict[str, str] = {}
+    began = time.monotonic()
     while True:
         found = engine.containers(context.project.name)
         waiting = {service: "has no container" for service in expected}
@@ -62,6 +64,8 @@ def wait_until_healthy(context: Context, export: Path) -> None:
                 del waiting[container.service]  # a one-shot service that did its job
             elif container.health == "unhealthy":
                 raise _failure(container.service, container.name, "is unhealthy")
+            elif container.status == "created" and time.monotonic() - began > CREATED_GRACE:
+                raise _failure(container.service, container.name, "was created but never started")
             elif container.status != "running":
                 waiting[container.service] = f"is {container.status}"
             elif container.health == "starting":

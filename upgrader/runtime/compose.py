@@ -71,6 +71,10 @@ def _run(project: str, export: Path | None, arguments: list[str], what: str,
         tail = "\n".join(result.tail(8))
         raise ActionError(f"docker compose {what} of {project} failed (exit {result.returncode})"
                           + (f":\n{tail}" if tail else ""))
+    # Compose v2 can exit 0 although the engine refused to start a container (a port taken).
+    refused = [line for line in result.lines if "Error response from daemon" in line]
+    if refused:
+        raise ActionError(f"docker compose {what} of {project}: {refused[-1].strip()}")
 
 
 def up(project: str, export: Path, on_line: Callable[[str], None] | None = None,
