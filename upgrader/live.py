@@ -48,8 +48,10 @@ def _seconds_since(timestamp: str | None, now: float) -> float:
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    return f"{whole // 60}m{whole % 60:02d}s"
 
 
 class Aggregate:
