@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-REGISTRY = "127.0.0.1:5000"
+# Suites that run at the same time (tests, benchmarks, reliability) each take their own port.
+REGISTRY = os.environ.get("UPGRADER_RIG_REGISTRY", "127.0.0.1:5000")
 PRODUCT = "acme-server"
 BUSYBOX = Path("/bin/busybox")
 
@@ -98,10 +99,19 @@ class Registry:
 
 
 def stale_registries() -> list[int]:
-    """The pids of ``docker-registry`` processes running on this machine."""
+    """The pids of ``docker-registry`` processes serving this rig's address (REGISTRY)."""
     found = subprocess.run(["pgrep", "-x", "docker-registry"], capture_output=True, text=True,
                            check=False)
-    return [int(pid) for pid in found.stdout.split()]
+    pids = []
+    for pid in (int(word) for word in found.stdout.split()):
+        try:
+            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            config = Path(arguments[2].decode()).read_text()
+        except (OSError, IndexError, UnicodeDecodeError):
+            continue
+        if f"addr: {REGISTRY}" in config:
+            pids.append(pid)
+    return pids
 
 
 def stop_stale_registries(timeout: float = 10) -> list[int]:
