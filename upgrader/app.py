@@ -464,7 +464,7 @@ def install(options: Options, cron_time: str) -> Result:
     upcoming = cron.validate_time(cron_time)
     lines = cron.install(options.root, project.name, cron_time)
     return Result("install", {"project": project.name,
-                              "lines": [f"{entry.schedule} {entry.command}" for entry in lines],
+                              "lines": [entry.line for entry in lines],
                               "next": [moment.strftime("%Y-%m-%d %H:%M") for moment in upcoming]})
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from upgrader import __version__, app, ui
 from upgrader.errors import EXIT_OK, EXIT_USAGE, UpgraderError
@@ -125,9 +127,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
 
     command = arguments.command
     cron = getattr(arguments, "cron", False)
-    # Off a terminal rich would wrap at 80 columns; a log or a pipe wants whole lines.
-    out = Console(highlight=False, width=None if sys.stdout.isatty() else 200,
-                  soft_wrap=not sys.stdout.isatty())
+    out = _console
     options = app.Options(
         root=find_root(arguments.root), name=arguments.name, cron=cron,
         wait_lock=getattr(arguments, "wait_lock", 0), dry_run=getattr(arguments, "dry_run", False),
@@ -135,15 +135,15 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         package=getattr(arguments, "package", None),
     )
     if command in ("run", "update", "resume", "rollback"):
-        return _run_command(command, options, out)
+        return _run_command(command, options)
     if command == "check":
         result = app.check(options)
         if arguments.json:
             ui.print_json(result.data)
         else:
-            ui.print_check(out, result.data)
+            ui.print_check(out(), result.data)
             for line in result.details:
-                out.print(line, markup=False)
+                out().print(line, markup=False)
         return result.exit_code
     if command == "status":
         result = app.status(options)
@@ -152,13 +152,13 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         elif arguments.watch:
             from upgrader import live
 
-            last = live.watch(out, app.watch_source(options))
+            last = live.watch(out(), app.watch_source(options))
             if last is None:
-                out.print("no run yet")
+                out().print("no run yet")
             else:
-                out.print(live.summary(last, _downtime(last)))
+                out().print(live.summary(last, _downtime(last)))
         else:
-            ui.print_status(out, result.data)
+            ui.print_status(out(), result.data)
         return result.exit_code
     if command == "history":
         if arguments.limit is not None and arguments.limit < 1:
@@ -168,7 +168,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         if arguments.json:
             ui.print_json(result.data)
         else:
-            out.print(ui.history_table(result.data))
+            out().print(ui.history_table(result.data))
         return result.exit_code
     if command == "graph":
         workflow_file = None
@@ -181,29 +181,29 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         return EXIT_OK
     if command == "install":
         result = app.install(options, arguments.cron_time)
-        out.print(f"cron lines for {result.data['project']}:", markup=False)
+        out().print(f"cron lines for {result.data['project']}:", markup=False)
         for line in result.data["lines"]:
-            out.print(f"  {line}", markup=False, soft_wrap=True)
-        out.print("next runs: " + ", ".join(result.data["next"]), markup=False)
+            out().print(f"  {line}", markup=False, soft_wrap=True)
+        out().print("next runs: " + ", ".join(result.data["next"]), markup=False)
         return result.exit_code
     if command == "remove":
         result = app.remove(options)
-        out.print(result.message, markup=False)
+        out().print(result.message, markup=False)
         return result.exit_code
     if command == "doctor":
         result = app.doctor(options)
         for check in result.data:
             mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-            out.print(f"{mark} ", end="")
+            out().print(f"{mark} ", end="")
             fix = f" — fix: {check.fix}" if not check.ok and check.fix else ""
-            out.print(f"{check.name}: {check.detail}{fix}", markup=False, soft_wrap=True)
+            out().print(f"{check.name}: {check.detail}{fix}", markup=False, soft_wrap=True)
         return result.exit_code
     if command == "prune":
         if arguments.keep is not None and arguments.keep < 0:
             print("upgrader: error: --keep must be 0 or more", file=sys.stderr)
             return EXIT_USAGE
         result = app.prune(options, arguments.keep)
-        out.print(result.message + (": " + ", ".join(result.data) if result.data else ""), markup=False)
+        out().print(result.message + (": " + ", ".join(result.data) if result.data else ""), markup=False)
         return result.exit_code
     if command == "projects":
         result = app.projects(options)
@@ -216,14 +216,25 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     raise AssertionError(command)  # pragma: no cover - argparse refuses unknown commands
 
 
+@functools.cache
+def _console() -> Console:
+    """The terminal, made on first use: a quiet cron run or a JSON answer never imports rich."""
+    from rich.console import Console
+
+    # Off a terminal rich would wrap at 80 columns; a log or a pipe wants whole lines.
+    tty = sys.stdout.isatty()
+    return Console(highlight=False, width=None if tty else 200, soft_wrap=not tty)
+
+
 def _downtime(run: Any) -> float | None:
     from upgrader.engine import downtime
 
     return downtime(run.get("data") or {})
 
 
-def _run_command(command: str, options: app.Options, out: Console) -> int:
+def _run_command(command: str, options: app.Options) -> int:
     """run, resume, rollback: live view on a terminal, plain lines in a pipe, quiet under cron."""
+    out = _console
     from upgrader.project import choose_name
 
     quiet: ui.QuietReporter | None = None
@@ -232,13 +243,19 @@ def _run_command(command: str, options: app.Options, out: Console) -> int:
         name = choose_name(options.root, options.name)
         quiet = ui.QuietReporter(options.root / "logs" / f"{name}.log")
         options.reporter = quiet
-    elif out.is_terminal:
+        # Under cron, stderr is mail: warnings (a notification that could not be delivered) go
+        # to the project's log; only errors reach stderr.
+        for stream_handler in logging.getLogger().handlers:
+            stream_handler.setLevel(logging.ERROR)
+        if quiet.logger is not None:
+            logging.getLogger("upgrader").handlers[:] = quiet.logger.handlers
+    elif out().is_terminal:
         from upgrader import live
 
-        live_reporter = live.LiveReporter(out)
+        live_reporter = live.LiveReporter(out())
         options.reporter = live_reporter
     else:
-        options.reporter = ui.TerminalReporter(out)
+        options.reporter = ui.TerminalReporter(out())
     handler = {"run": app.run, "update": app.run, "resume": app.resume, "rollback": app.rollback}[command]
     try:
         result = handler(options)
@@ -254,24 +271,25 @@ def _run_command(command: str, options: app.Options, out: Console) -> int:
     if live_reporter is not None and result.kind == "run":
         from upgrader import live
 
-        out.print(live.summary(result.data, _downtime(result.data)))
+        out().print(live.summary(result.data, _downtime(result.data)))
         for line in result.details:
-            out.print(line, markup=False)
+            out().print(line, markup=False)
         return result.exit_code
-    return _render_run(result, out, quiet)
+    return _render_run(result, quiet)
 
 
-def _render_run(result: app.Result, out: Console, quiet: ui.QuietReporter | None) -> int:
+def _render_run(result: app.Result, quiet: ui.QuietReporter | None) -> int:
+    out = _console
     if result.kind == "plan":
         if result.data["check"] is not None:
-            ui.print_check(out, result.data["check"])
-        out.print(f"{result.data['project']}: workflow {result.data['workflow']} would run: "
+            ui.print_check(out(), result.data["check"])
+        out().print(f"{result.data['project']}: workflow {result.data['workflow']} would run: "
                   + " → ".join(result.data["steps"]), markup=False)
         return result.exit_code
     if quiet is None:
-        out.print(result.message, markup=False)
+        out().print(result.message, markup=False)
         for line in result.details:
-            out.print(line, markup=False)
+            out().print(line, markup=False)
         return result.exit_code
     if result.exit_code != EXIT_OK:
         # Under cron, output means a person must look: the outcome and what led to it.

@@ -1,32 +1,34 @@
 """Scheduled runs: this project's lines in the invoking user's crontab (DESIGN §7 install/remove).
 
-Two lines per project, each tagged with a comment naming the root and the project so that
+Two lines per project, each ending with a tag naming the root and the project, so that
 ``install`` replaces them and ``remove`` removes exactly them:
 
-    0 3 * * 6 env PATH=… HTTPS_PROXY=… /abs/upgrader --root /srv/acme -n spacetech run --cron
-    @reboot   env PATH=… /abs/upgrader --root /srv/acme -n spacetech resume --cron
+    0 3 * * 6 env PATH=… /abs/upgrader --root /srv/acme -n spacetech run --cron # upgrader root=…
+    @reboot env PATH=… /abs/upgrader --root /srv/acme -n spacetech resume --cron # upgrader root=…
 
 Cron runs its lines with a bare environment, so the line carries the absolute path of this
 ``upgrader`` and the ``PATH`` and proxy settings the operator had at install time. Every word is
-shell-quoted; ``%`` (a newline to cron) is escaped and line breaks are refused.
+shell-quoted; ``%`` (a newline to cron) is escaped and line breaks are refused. The crontab is
+edited as text through the ``crontab`` command: every other line stays byte for byte as it was.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
+import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from upgrader.errors import UsageError
 
 DEFAULT_TIME = "0 3 * * 6"
 CARRIED = ("PATH", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-           "DOCKER_HOST", "UPGRADER_ROOT")
+           "DOCKER_HOST")
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,16 @@ class Entry:
     schedule: str
     command: str
 
+    @property
+    def line(self) -> str:
+        return f"{self.schedule} {self.command}"
+
 
 def tag(root: Path, name: str) -> str:
-    return f"upgrader root={root} project={name}"
+    """The comment that marks this project's lines; the root is hashed, so no character of the
+    path can break the comment (a ``#`` or ``%`` in a folder name)."""
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    return f"# upgrader root={digest} project={name}"
 
 
 def validate_time(expression: str) -> list[datetime]:
@@ -67,7 +76,7 @@ def command_line(root: Path, name: str, verb: str, upgrader: str,
 
 def entries(root: Path, name: str, schedule: str, upgrader: str | None = None,
             environment: Mapping[str, str] | None = None) -> list[Entry]:
-    """The two lines ``install`` writes for a project."""
+    """The two lines ``install`` writes for a project (without their tag)."""
     program = upgrader or upgrader_path()
     env = os.environ if environment is None else environment
     return [
@@ -87,51 +96,51 @@ def upgrader_path() -> str:
     raise UsageError("cannot find the absolute path of the upgrader command to put in the cron line")
 
 
+def _read() -> list[str]:
+    try:
+        result = subprocess.run(["crontab", "-l"], capture_output=True, text=True, timeout=30,
+                                stdin=subprocess.DEVNULL, check=False)
+    except FileNotFoundError:
+        raise UsageError("the crontab command is not installed (apt-get install cron)") from None
+    if result.returncode != 0:
+        if "no crontab" in result.stderr:
+            return []
+        raise UsageError(f"cannot read the crontab: {result.stderr.strip()}")
+    return result.stdout.splitlines()
+
+
+def _write(lines: list[str]) -> None:
+    text = "".join(f"{line}\n" for line in lines)
+    result = subprocess.run(["crontab", "-"], input=text, capture_output=True, text=True, timeout=30,
+                            check=False)
+    if result.returncode != 0:
+        raise UsageError(f"cannot write the crontab: {result.stderr.strip()}")
+
+
+def _ours(line: str, marker: str) -> bool:
+    return line.rstrip().endswith(marker)
+
+
 def install(root: Path, name: str, schedule: str) -> list[Entry]:
     """Write (or replace) this project's lines in the user's crontab; returns them."""
-    from crontab import CronTab
-
     lines = entries(root, name, schedule)
-    table = _table(CronTab)
-    table.remove_all(comment=tag(root, name))
-    for entry in lines:
-        job = table.new(command=entry.command, comment=tag(root, name))
-        if entry.schedule == "@reboot":
-            job.every_reboot()
-        else:
-            job.setall(entry.schedule)
-    _write(table)
+    marker = tag(root, name)
+    kept = [line for line in _read() if not _ours(line, marker)]
+    _write([*kept, *(f"{entry.line} {marker}" for entry in lines)])
     return lines
 
 
 def remove(root: Path, name: str) -> int:
     """Remove exactly this project's lines; how many there were."""
-    from crontab import CronTab
-
-    table = _table(CronTab)
-    found = list(table.find_comment(tag(root, name)))
-    if found:
-        table.remove_all(comment=tag(root, name))
-        _write(table)
-    return len(found)
+    marker = tag(root, name)
+    current = _read()
+    kept = [line for line in current if not _ours(line, marker)]
+    if len(kept) != len(current):
+        _write(kept)
+    return len(current) - len(kept)
 
 
 def installed(root: Path, name: str) -> list[str]:
-    """This project's lines as they stand in the crontab (for doctor)."""
-    from crontab import CronTab
-
-    return [str(job) for job in _table(CronTab).find_comment(tag(root, name))]
-
-
-def _table(cron_tab: type) -> Any:
-    try:
-        return cron_tab(user=True)
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot read the crontab: {error} (is cron installed?)") from None
-
-
-def _write(table: Any) -> None:
-    try:
-        table.write()
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot write the crontab: {error}") from None
+    """This project's lines as they stand in the crontab (for doctor), without their tag."""
+    marker = tag(root, name)
+    return [line.rstrip()[: -len(marker)].rstrip() for line in _read() if _ours(line, marker)]

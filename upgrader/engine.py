@@ -19,10 +19,11 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import tenacity
-from transitions import Machine
+if TYPE_CHECKING:
+    import tenacity
+    from transitions import Machine
 
 from upgrader.actions.base import Action, Context
 from upgrader.errors import ActionError, ConfigError, UpgraderError
@@ -207,6 +208,8 @@ class Runner:
     def _attempt(self, step: Step, action: str, params: Mapping[str, Any], policy: Retry,
                  counter: str) -> None:
         """Run ``action`` under ``policy``; each try is counted in the checkpoint first."""
+        import tenacity
+
         record = self._record(step)
         done = record.get(counter, 0)
         # A resumed run continues its retry budget; it always gets at least one more try.
@@ -423,13 +426,17 @@ def downtime(data: Mapping[str, Any]) -> float | None:
 
 
 def build_machine(workflow: Workflow, model: Any, initial: str | None = None,
-                  machine_class: type[Machine] = Machine, **options: Any) -> Machine:
+                  machine_class: type[Machine] | None = None, **options: Any) -> Machine:
     """The ``transitions`` machine of ``workflow``: ``do_<step>`` forward, ``undo_<step>`` back."""
+    # Imported here: a cron run with nothing to do never builds a machine.
+    from transitions import Machine
+
+    factory = machine_class or Machine
     transitions: list[dict[str, Any]] = []
     for step in workflow.steps:
         transitions.append({"trigger": f"do_{step.name}", "source": step.source, "dest": step.dest})
         transitions.append({"trigger": f"undo_{step.name}", "source": step.dest, "dest": step.source})
-    return machine_class(
+    return factory(
         model=model,
         states=list(workflow.states),
         transitions=transitions,

@@ -12,10 +12,11 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:  # rich is imported where it draws: a cron run never needs it
+    from rich.console import Console
+    from rich.table import Table
 
 _MARKS = {
     "step_started": ("…", "cyan"),
@@ -114,6 +115,15 @@ class QuietReporter:
         pass
 
 
+class _Stamped(logging.Formatter):
+    """Every line of a record stamped, continuation lines (a command's output) included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        stamp = self.formatTime(record)  # 2026-11-27 03:00:01,234
+        return "\n".join(f"{stamp} {line}" for line in text.splitlines())
+
+
 def cron_logger(path: Path) -> logging.Logger:
     """A logger writing timestamped lines to ``path``, rotated at 1 MiB, five kept."""
     from upgrader.store import make_dirs
@@ -124,7 +134,7 @@ def cron_logger(path: Path) -> logging.Logger:
         handler = logging.handlers.RotatingFileHandler(path, maxBytes=1 << 20, backupCount=5,
                                                        encoding="utf-8")
         os.chmod(path, 0o600)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        handler.setFormatter(_Stamped())
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
@@ -169,6 +179,8 @@ def print_check(console: Console, data: Mapping[str, Any]) -> None:
 
 
 def status_table(data: Mapping[str, Any]) -> Table:
+    from rich.table import Table
+
     run = data["run"]
     table = Table()
     for column in ("step", "status", "tries"):
@@ -182,6 +194,8 @@ def status_table(data: Mapping[str, Any]) -> Table:
 
 
 def history_table(entries: list[Mapping[str, Any]]) -> Table:
+    from rich.table import Table
+
     table = Table(title="finished runs, newest first", title_justify="left")
     for column in ("run", "from", "to", "outcome", "started", "finished", "downtime"):
         table.add_column(column, no_wrap=True)

@@ -203,7 +203,7 @@ class DiskFeed:
 # -- small HTTP servers on 127.0.0.1 ------------------------------------------------------------
 
 class _Quiet(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -320,7 +320,9 @@ def preserved_crontab() -> Iterator[None]:
 
 def tagged_lines(root: Path, name: str, content: str | None = None) -> list[str]:
     """The crontab lines tagged for project ``name`` under ``root``."""
-    tag = f"# upgrader root={root} project={name}"
+    from upgrader.cron import tag as cron_tag
+
+    tag = cron_tag(root, name)
     return [line for line in (crontab_text() if content is None else content).splitlines()
             if line.endswith(tag)]
 
@@ -378,7 +380,7 @@ def run_like_cron(line: str, cwd: Path, timeout: float = 60) -> subprocess.Compl
 # -- tmux as a pseudo-terminal --------------------------------------------------------------------
 
 class Tmux:
-    """A private tmux server (its own socket); every session 100×30. ``close`` ends the server."""
+    """A private tmux server (its own socket); every session 100 by 30. ``close`` ends the server."""
 
     def __init__(self) -> None:
         self.socket = f"upgrader-operator-{secrets.token_hex(4)}"
@@ -418,6 +420,8 @@ class Tmux:
 
     def close(self) -> None:
         self._tmux("kill-server")
+        folder = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+        (folder / self.socket).unlink(missing_ok=True)
 
 
 def step_line(screen: str, step: str) -> str:

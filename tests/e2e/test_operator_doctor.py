@@ -71,7 +71,7 @@ def test_a_feed_refusing_the_token_is_named(tmp_path):
     index = {"schema": 1, "product": "acme-server", "releases": []}
     server = TokenFeedServer("the-right-token", index)
     try:
-        plain_project(tmp_path, feed=server.url, token_file="feed.token")
+        plain_project(tmp_path, feed=server.url, token_file="feed.token")  # noqa: S106 - a file name
         token = tmp_path / "projects" / "acme" / "feed.token"
         token.write_text("a-wrong-token\n")
         token.chmod(0o600)

@@ -13,7 +13,7 @@ import pytest
 from .operator_rig import SPINNER, UPGRADER, Tmux, add_project, gate_argv, status, step_line, wait_for
 
 STEPS = ("down", "export", "upgrade", "up", "check")
-SUMMARY = re.compile(r"completed: workflow gated in \d+m?\d*s")
+SUMMARY = re.compile(r"completed: workflow gated in (\d+m\d{2}s|\d+(\.\d)?s)")
 
 
 def gated_workflow(gate: Path) -> dict:
