@@ -27,10 +27,9 @@ from urllib.request import url2pathname
 import requests
 import tenacity
 
-from upgrader import resources
 from upgrader.errors import ActionError, ConfigError
 from upgrader.project import Project
-from upgrader.validation import schema_errors
+from upgrader.validation import check
 
 logger = logging.getLogger(__name__)
 
@@ -342,7 +341,7 @@ def parse_index(raw: bytes, url: str) -> Index:
     if isinstance(document, dict) and isinstance(document.get("schema"), int) and document["schema"] != 1:
         raise FeedError(f"{url}: unknown index schema {document['schema']}; this upgrader reads schema 1 "
                         "(a newer upgrader may be needed)", retryable=False)
-    errors = schema_errors(document, resources.schema("index.schema.json"))
+    errors = check(document, "index.schema.json")
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise FeedError(f"{url}: {errors[0]}{more}", retryable=False)

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from upgrader import resources
 from upgrader.errors import ActionError
-from upgrader.validation import schema_errors
+from upgrader.validation import check
 
 # What an archive may expand to: generous for real releases (image tars barely compress),
 # fatal for a gzip bomb.
@@ -151,7 +150,7 @@ def parse_release(raw: bytes, where: str) -> dict[str, Any]:
         document = json.loads(raw)
     except ValueError as error:
         raise PackageError(f"{where}: not valid JSON ({error})") from None
-    errors = schema_errors(document, resources.schema("release.schema.json"))
+    errors = check(document, "release.schema.json")
     if errors:
         raise PackageError(f"{where}: {errors[0]}")
     release: dict[str, Any] = document

@@ -13,9 +13,8 @@ from typing import Any
 
 import yaml
 
-from upgrader import resources
 from upgrader.errors import ConfigError, UsageError
-from upgrader.validation import raise_if_errors, schema_errors
+from upgrader.validation import check, raise_if_errors
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DEFAULT_WORKFLOW = "upgrade"
@@ -117,5 +116,5 @@ def load_project(root: Path, name: str) -> Project:
         document = {}
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: at '(top level)': must be a mapping of settings")
-    raise_if_errors(str(path), schema_errors(document, resources.schema("project.schema.json")))
+    raise_if_errors(str(path), check(document, "project.schema.json"))
     return Project(root=root, name=name, config=document)

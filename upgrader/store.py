@@ -20,9 +20,8 @@ from typing import Any
 
 import filelock
 
-from upgrader import resources
 from upgrader.errors import LockedError, StateError
-from upgrader.validation import schema_errors
+from upgrader.validation import check
 
 SCHEMA = 1
 FILE_MODE = 0o600
@@ -176,7 +175,7 @@ class ProjectStore:
                 f"{where} was written by a newer upgrader (schema {version}; this one reads up to "
                 f"{SCHEMA}); upgrade upgrader, it will not overwrite the file"
             )
-        errors = schema_errors(document, resources.schema(schema_name))
+        errors = check(document, schema_name)
         if errors:
             raise StateError(_corrupt(where, errors[0]))
         return document

@@ -19,7 +19,7 @@ import yaml
 
 from upgrader import resources
 from upgrader.errors import ConfigError
-from upgrader.validation import raise_if_errors, schema_errors
+from upgrader.validation import check, raise_if_errors
 
 PLACEHOLDERS = frozenset(
     {"root", "project", "export", "release", "name", "from_version", "to_version"}
@@ -129,7 +129,7 @@ def parse_workflow(
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: at '(top level)': must be a mapping of workflow keys")
-    raise_if_errors(str(path), schema_errors(document, resources.schema("workflow.schema.json")))
+    raise_if_errors(str(path), check(document, "workflow.schema.json"))
     raise_if_errors(str(path), graph_errors(document, known_actions))
     return _build(document, text, path)
 

@@ -1,0 +1,1 @@
+"""Validators generated from the shipped JSON Schemas (`make validators`); see validation.check."""

@@ -1,0 +1,197 @@
+# Generated from project.schema.json by `make validators`; do not edit.
+# ruff: noqa
+# mypy: ignore-errors
+SCHEMA_SHA256 = "a8c5a1b74586c80e037fe5ccb575938f2765b9538a4d76d838ce953b7d86fdce"
+VERSION = "2.22.3"
+from decimal import Decimal
+import re
+from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+
+
+REGEX_PATTERNS = {
+    '^(https?|file)://': re.compile('^(https?|file)://'),
+    '^[A-Za-z_][A-Za-z0-9_]*$': re.compile('^[A-Za-z_][A-Za-z0-9_]*\\Z'),
+    '^[0-9]+[smhdw]$': re.compile('^[0-9]+[smhdw]\\Z'),
+    '^https?://': re.compile('^https?://')
+}
+
+NoneType = type(None)
+
+def validate_https___upgrader_invalid_project_schema_json(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://upgrader.invalid/project.schema.json', 'title': 'projects/<name>/project.yaml', 'description': "An operator's settings for one project. upgrader never writes this file (DESIGN §2).", 'type': 'object', 'additionalProperties': False, 'properties': {'feed': {'type': 'string', 'pattern': '^(https?|file)://', 'description': 'The release feed; its index is <feed>/index.json.', 'examples': ['https://updates.example.com/acme/org-42/']}, 'token_file': {'type': 'string', 'minLength': 1, 'description': "File holding the feed's bearer token, relative to the project folder; UPGRADER_FEED_TOKEN wins.", 'examples': ['feed.token']}, 'public_key': {'type': 'string', 'minLength': 1, 'description': 'Base64 Ed25519 public key; when set, <feed>/index.json.sig must verify.'}, 'allow': {'enum': ['patch', 'minor', 'major'], 'description': 'How far an unattended run may move (default minor).'}, 'workflow': {'type': 'string', 'minLength': 1, 'description': 'A workflow shipped in workflows/ by name, or a path to a YAML file (relative to the project folder).', 'examples': ['upgrade']}, 'health_timeout': {'type': 'number', 'exclusiveMinimum': 0, 'maximum': 86400, 'description': 'Seconds to wait for every service to be healthy after start (default 300).'}, 'keep_releases': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'description': 'Extracted releases kept besides the running one (default 2).'}, 'values': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}, 'description': "Written into export/.env over the release's defaults.env."}, 'ca_bundle': {'type': 'string', 'minLength': 1, 'description': "A CA bundle (PEM) to verify the feed's TLS certificate with."}, 'jitter': {'type': 'number', 'minimum': 0, 'maximum': 86400, 'description': 'Seconds of random delay before a cron run.'}, 'min_age': {'type': 'string', 'pattern': '^[0-9]+[smhdw]$', 'description': 'Take a release only once it has been public this long.', 'examples': ['3d']}, 'notify': {'type': 'object', 'additionalProperties': False, 'description': 'Who hears about finished runs.', 'properties': {'webhook': {'type': 'string', 'pattern': '^https?://'}, 'apprise': {'type': 'array', 'items': {'type': 'string', 'minLength': 1}}, 'command': {'type': 'array', 'minItems': 1, 'items': {'type': 'string', 'minLength': 1}}, 'when': {'enum': ['always', 'change', 'failure']}}}}}, rule='type')
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data_keys = set(data.keys())
+        if "feed" in data_keys:
+            data_keys.remove("feed")
+            data__feed = data["feed"]
+            if not isinstance(data__feed, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".feed must be string", value=data__feed, name="" + (name_prefix or "data") + ".feed", definition={'type': 'string', 'pattern': '^(https?|file)://', 'description': 'The release feed; its index is <feed>/index.json.', 'examples': ['https://updates.example.com/acme/org-42/']}, rule='type')
+            if isinstance(data__feed, str):
+                if not REGEX_PATTERNS['^(https?|file)://'].search(data__feed):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".feed must match pattern ^(https?|file)://", value=data__feed, name="" + (name_prefix or "data") + ".feed", definition={'type': 'string', 'pattern': '^(https?|file)://', 'description': 'The release feed; its index is <feed>/index.json.', 'examples': ['https://updates.example.com/acme/org-42/']}, rule='pattern')
+        if "token_file" in data_keys:
+            data_keys.remove("token_file")
+            data__tokenfile = data["token_file"]
+            if not isinstance(data__tokenfile, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".token_file must be string", value=data__tokenfile, name="" + (name_prefix or "data") + ".token_file", definition={'type': 'string', 'minLength': 1, 'description': "File holding the feed's bearer token, relative to the project folder; UPGRADER_FEED_TOKEN wins.", 'examples': ['feed.token']}, rule='type')
+            if isinstance(data__tokenfile, str):
+                data__tokenfile_len = len(data__tokenfile)
+                if data__tokenfile_len < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".token_file must be longer than or equal to 1 characters", value=data__tokenfile, name="" + (name_prefix or "data") + ".token_file", definition={'type': 'string', 'minLength': 1, 'description': "File holding the feed's bearer token, relative to the project folder; UPGRADER_FEED_TOKEN wins.", 'examples': ['feed.token']}, rule='minLength')
+        if "public_key" in data_keys:
+            data_keys.remove("public_key")
+            data__publickey = data["public_key"]
+            if not isinstance(data__publickey, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".public_key must be string", value=data__publickey, name="" + (name_prefix or "data") + ".public_key", definition={'type': 'string', 'minLength': 1, 'description': 'Base64 Ed25519 public key; when set, <feed>/index.json.sig must verify.'}, rule='type')
+            if isinstance(data__publickey, str):
+                data__publickey_len = len(data__publickey)
+                if data__publickey_len < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".public_key must be longer than or equal to 1 characters", value=data__publickey, name="" + (name_prefix or "data") + ".public_key", definition={'type': 'string', 'minLength': 1, 'description': 'Base64 Ed25519 public key; when set, <feed>/index.json.sig must verify.'}, rule='minLength')
+        if "allow" in data_keys:
+            data_keys.remove("allow")
+            data__allow = data["allow"]
+            if not (isinstance(data__allow, str) and data__allow == 'patch' or isinstance(data__allow, str) and data__allow == 'minor' or isinstance(data__allow, str) and data__allow == 'major'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".allow must be one of ['patch', 'minor', 'major']", value=data__allow, name="" + (name_prefix or "data") + ".allow", definition={'enum': ['patch', 'minor', 'major'], 'description': 'How far an unattended run may move (default minor).'}, rule='enum')
+        if "workflow" in data_keys:
+            data_keys.remove("workflow")
+            data__workflow = data["workflow"]
+            if not isinstance(data__workflow, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".workflow must be string", value=data__workflow, name="" + (name_prefix or "data") + ".workflow", definition={'type': 'string', 'minLength': 1, 'description': 'A workflow shipped in workflows/ by name, or a path to a YAML file (relative to the project folder).', 'examples': ['upgrade']}, rule='type')
+            if isinstance(data__workflow, str):
+                data__workflow_len = len(data__workflow)
+                if data__workflow_len < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".workflow must be longer than or equal to 1 characters", value=data__workflow, name="" + (name_prefix or "data") + ".workflow", definition={'type': 'string', 'minLength': 1, 'description': 'A workflow shipped in workflows/ by name, or a path to a YAML file (relative to the project folder).', 'examples': ['upgrade']}, rule='minLength')
+        if "health_timeout" in data_keys:
+            data_keys.remove("health_timeout")
+            data__healthtimeout = data["health_timeout"]
+            if not isinstance(data__healthtimeout, (int, float, Decimal)) or isinstance(data__healthtimeout, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".health_timeout must be number", value=data__healthtimeout, name="" + (name_prefix or "data") + ".health_timeout", definition={'type': 'number', 'exclusiveMinimum': 0, 'maximum': 86400, 'description': 'Seconds to wait for every service to be healthy after start (default 300).'}, rule='type')
+            if isinstance(data__healthtimeout, (int, float, Decimal)) and not isinstance(data__healthtimeout, bool):
+                if data__healthtimeout > 86400:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".health_timeout must be smaller than or equal to 86400", value=data__healthtimeout, name="" + (name_prefix or "data") + ".health_timeout", definition={'type': 'number', 'exclusiveMinimum': 0, 'maximum': 86400, 'description': 'Seconds to wait for every service to be healthy after start (default 300).'}, rule='maximum')
+                if data__healthtimeout <= 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".health_timeout must be bigger than 0", value=data__healthtimeout, name="" + (name_prefix or "data") + ".health_timeout", definition={'type': 'number', 'exclusiveMinimum': 0, 'maximum': 86400, 'description': 'Seconds to wait for every service to be healthy after start (default 300).'}, rule='exclusiveMinimum')
+        if "keep_releases" in data_keys:
+            data_keys.remove("keep_releases")
+            data__keepreleases = data["keep_releases"]
+            if not isinstance(data__keepreleases, (int)) and not (isinstance(data__keepreleases, float) and data__keepreleases.is_integer()) or isinstance(data__keepreleases, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".keep_releases must be integer", value=data__keepreleases, name="" + (name_prefix or "data") + ".keep_releases", definition={'type': 'integer', 'minimum': 0, 'maximum': 1000, 'description': 'Extracted releases kept besides the running one (default 2).'}, rule='type')
+            if isinstance(data__keepreleases, (int, float, Decimal)) and not isinstance(data__keepreleases, bool):
+                if data__keepreleases < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".keep_releases must be bigger than or equal to 0", value=data__keepreleases, name="" + (name_prefix or "data") + ".keep_releases", definition={'type': 'integer', 'minimum': 0, 'maximum': 1000, 'description': 'Extracted releases kept besides the running one (default 2).'}, rule='minimum')
+                if data__keepreleases > 1000:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".keep_releases must be smaller than or equal to 1000", value=data__keepreleases, name="" + (name_prefix or "data") + ".keep_releases", definition={'type': 'integer', 'minimum': 0, 'maximum': 1000, 'description': 'Extracted releases kept besides the running one (default 2).'}, rule='maximum')
+        if "values" in data_keys:
+            data_keys.remove("values")
+            data__values = data["values"]
+            if not isinstance(data__values, (dict)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".values must be object", value=data__values, name="" + (name_prefix or "data") + ".values", definition={'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}, 'description': "Written into export/.env over the release's defaults.env."}, rule='type')
+            data__values_is_dict = isinstance(data__values, dict)
+            if data__values_is_dict:
+                data__values_keys = set(data__values.keys())
+                for data__values_key in data__values_keys:
+                    if data__values_key not in []:
+                        data__values_value = data__values.get(data__values_key)
+                        if not isinstance(data__values_value, (str, int, float, Decimal, bool)):
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".values.{data__values_key}".format(**locals()) + " must be string or number or boolean", value=data__values_value, name="" + (name_prefix or "data") + ".values.{data__values_key}".format(**locals()) + "", definition={'type': ['string', 'number', 'boolean']}, rule='type')
+                data__values_len = len(data__values)
+                if data__values_len != 0:
+                    data__values_property_names = True
+                    for data__values_key in data__values:
+                        try:
+                            if isinstance(data__values_key, str):
+                                if not REGEX_PATTERNS['^[A-Za-z_][A-Za-z0-9_]*$'].search(data__values_key):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".values must match pattern ^[A-Za-z_][A-Za-z0-9_]*$", value=data__values_key, name="" + (name_prefix or "data") + ".values", definition={'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'}, rule='pattern')
+                        except (JsonSchemaValueException, JsonSchemaValuesException):
+                            data__values_property_names = False
+                    if not data__values_property_names:
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".values must be named by propertyName definition", value=data__values, name="" + (name_prefix or "data") + ".values", definition={'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}, 'description': "Written into export/.env over the release's defaults.env."}, rule='propertyNames')
+        if "ca_bundle" in data_keys:
+            data_keys.remove("ca_bundle")
+            data__cabundle = data["ca_bundle"]
+            if not isinstance(data__cabundle, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".ca_bundle must be string", value=data__cabundle, name="" + (name_prefix or "data") + ".ca_bundle", definition={'type': 'string', 'minLength': 1, 'description': "A CA bundle (PEM) to verify the feed's TLS certificate with."}, rule='type')
+            if isinstance(data__cabundle, str):
+                data__cabundle_len = len(data__cabundle)
+                if data__cabundle_len < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".ca_bundle must be longer than or equal to 1 characters", value=data__cabundle, name="" + (name_prefix or "data") + ".ca_bundle", definition={'type': 'string', 'minLength': 1, 'description': "A CA bundle (PEM) to verify the feed's TLS certificate with."}, rule='minLength')
+        if "jitter" in data_keys:
+            data_keys.remove("jitter")
+            data__jitter = data["jitter"]
+            if not isinstance(data__jitter, (int, float, Decimal)) or isinstance(data__jitter, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".jitter must be number", value=data__jitter, name="" + (name_prefix or "data") + ".jitter", definition={'type': 'number', 'minimum': 0, 'maximum': 86400, 'description': 'Seconds of random delay before a cron run.'}, rule='type')
+            if isinstance(data__jitter, (int, float, Decimal)) and not isinstance(data__jitter, bool):
+                if data__jitter < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".jitter must be bigger than or equal to 0", value=data__jitter, name="" + (name_prefix or "data") + ".jitter", definition={'type': 'number', 'minimum': 0, 'maximum': 86400, 'description': 'Seconds of random delay before a cron run.'}, rule='minimum')
+                if data__jitter > 86400:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".jitter must be smaller than or equal to 86400", value=data__jitter, name="" + (name_prefix or "data") + ".jitter", definition={'type': 'number', 'minimum': 0, 'maximum': 86400, 'description': 'Seconds of random delay before a cron run.'}, rule='maximum')
+        if "min_age" in data_keys:
+            data_keys.remove("min_age")
+            data__minage = data["min_age"]
+            if not isinstance(data__minage, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".min_age must be string", value=data__minage, name="" + (name_prefix or "data") + ".min_age", definition={'type': 'string', 'pattern': '^[0-9]+[smhdw]$', 'description': 'Take a release only once it has been public this long.', 'examples': ['3d']}, rule='type')
+            if isinstance(data__minage, str):
+                if not REGEX_PATTERNS['^[0-9]+[smhdw]$'].search(data__minage):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".min_age must match pattern ^[0-9]+[smhdw]$", value=data__minage, name="" + (name_prefix or "data") + ".min_age", definition={'type': 'string', 'pattern': '^[0-9]+[smhdw]$', 'description': 'Take a release only once it has been public this long.', 'examples': ['3d']}, rule='pattern')
+        if "notify" in data_keys:
+            data_keys.remove("notify")
+            data__notify = data["notify"]
+            if not isinstance(data__notify, (dict)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".notify must be object", value=data__notify, name="" + (name_prefix or "data") + ".notify", definition={'type': 'object', 'additionalProperties': False, 'description': 'Who hears about finished runs.', 'properties': {'webhook': {'type': 'string', 'pattern': '^https?://'}, 'apprise': {'type': 'array', 'items': {'type': 'string', 'minLength': 1}}, 'command': {'type': 'array', 'minItems': 1, 'items': {'type': 'string', 'minLength': 1}}, 'when': {'enum': ['always', 'change', 'failure']}}}, rule='type')
+            data__notify_is_dict = isinstance(data__notify, dict)
+            if data__notify_is_dict:
+                data__notify_keys = set(data__notify.keys())
+                if "webhook" in data__notify_keys:
+                    data__notify_keys.remove("webhook")
+                    data__notify__webhook = data__notify["webhook"]
+                    if not isinstance(data__notify__webhook, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".notify.webhook must be string", value=data__notify__webhook, name="" + (name_prefix or "data") + ".notify.webhook", definition={'type': 'string', 'pattern': '^https?://'}, rule='type')
+                    if isinstance(data__notify__webhook, str):
+                        if not REGEX_PATTERNS['^https?://'].search(data__notify__webhook):
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".notify.webhook must match pattern ^https?://", value=data__notify__webhook, name="" + (name_prefix or "data") + ".notify.webhook", definition={'type': 'string', 'pattern': '^https?://'}, rule='pattern')
+                if "apprise" in data__notify_keys:
+                    data__notify_keys.remove("apprise")
+                    data__notify__apprise = data__notify["apprise"]
+                    if not isinstance(data__notify__apprise, (list, tuple)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".notify.apprise must be array", value=data__notify__apprise, name="" + (name_prefix or "data") + ".notify.apprise", definition={'type': 'array', 'items': {'type': 'string', 'minLength': 1}}, rule='type')
+                    data__notify__apprise_is_list = isinstance(data__notify__apprise, (list, tuple))
+                    if data__notify__apprise_is_list:
+                        data__notify__apprise_len = len(data__notify__apprise)
+                        for data__notify__apprise_x, data__notify__apprise_item in enumerate(data__notify__apprise):
+                            if not isinstance(data__notify__apprise_item, (str)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".notify.apprise[{data__notify__apprise_x}]".format(**locals()) + " must be string", value=data__notify__apprise_item, name="" + (name_prefix or "data") + ".notify.apprise[{data__notify__apprise_x}]".format(**locals()) + "", definition={'type': 'string', 'minLength': 1}, rule='type')
+                            if isinstance(data__notify__apprise_item, str):
+                                data__notify__apprise_item_len = len(data__notify__apprise_item)
+                                if data__notify__apprise_item_len < 1:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".notify.apprise[{data__notify__apprise_x}]".format(**locals()) + " must be longer than or equal to 1 characters", value=data__notify__apprise_item, name="" + (name_prefix or "data") + ".notify.apprise[{data__notify__apprise_x}]".format(**locals()) + "", definition={'type': 'string', 'minLength': 1}, rule='minLength')
+                if "command" in data__notify_keys:
+                    data__notify_keys.remove("command")
+                    data__notify__command = data__notify["command"]
+                    if not isinstance(data__notify__command, (list, tuple)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".notify.command must be array", value=data__notify__command, name="" + (name_prefix or "data") + ".notify.command", definition={'type': 'array', 'minItems': 1, 'items': {'type': 'string', 'minLength': 1}}, rule='type')
+                    data__notify__command_is_list = isinstance(data__notify__command, (list, tuple))
+                    if data__notify__command_is_list:
+                        data__notify__command_len = len(data__notify__command)
+                        if data__notify__command_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".notify.command must contain at least 1 items", value=data__notify__command, name="" + (name_prefix or "data") + ".notify.command", definition={'type': 'array', 'minItems': 1, 'items': {'type': 'string', 'minLength': 1}}, rule='minItems')
+                        for data__notify__command_x, data__notify__command_item in enumerate(data__notify__command):
+                            if not isinstance(data__notify__command_item, (str)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".notify.command[{data__notify__command_x}]".format(**locals()) + " must be string", value=data__notify__command_item, name="" + (name_prefix or "data") + ".notify.command[{data__notify__command_x}]".format(**locals()) + "", definition={'type': 'string', 'minLength': 1}, rule='type')
+                            if isinstance(data__notify__command_item, str):
+                                data__notify__command_item_len = len(data__notify__command_item)
+                                if data__notify__command_item_len < 1:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".notify.command[{data__notify__command_x}]".format(**locals()) + " must be longer than or equal to 1 characters", value=data__notify__command_item, name="" + (name_prefix or "data") + ".notify.command[{data__notify__command_x}]".format(**locals()) + "", definition={'type': 'string', 'minLength': 1}, rule='minLength')
+                if "when" in data__notify_keys:
+                    data__notify_keys.remove("when")
+                    data__notify__when = data__notify["when"]
+                    if not (isinstance(data__notify__when, str) and data__notify__when == 'always' or isinstance(data__notify__when, str) and data__notify__when == 'change' or isinstance(data__notify__when, str) and data__notify__when == 'failure'):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".notify.when must be one of ['always', 'change', 'failure']", value=data__notify__when, name="" + (name_prefix or "data") + ".notify.when", definition={'enum': ['always', 'change', 'failure']}, rule='enum')
+                if data__notify_keys:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".notify must not contain "+str(data__notify_keys)+" properties", value=data__notify, name="" + (name_prefix or "data") + ".notify", definition={'type': 'object', 'additionalProperties': False, 'description': 'Who hears about finished runs.', 'properties': {'webhook': {'type': 'string', 'pattern': '^https?://'}, 'apprise': {'type': 'array', 'items': {'type': 'string', 'minLength': 1}}, 'command': {'type': 'array', 'minItems': 1, 'items': {'type': 'string', 'minLength': 1}}, 'when': {'enum': ['always', 'change', 'failure']}}}, rule='additionalProperties')
+        if data_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must not contain "+str(data_keys)+" properties", value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://upgrader.invalid/project.schema.json', 'title': 'projects/<name>/project.yaml', 'description': "An operator's settings for one project. upgrader never writes this file (DESIGN §2).", 'type': 'object', 'additionalProperties': False, 'properties': {'feed': {'type': 'string', 'pattern': '^(https?|file)://', 'description': 'The release feed; its index is <feed>/index.json.', 'examples': ['https://updates.example.com/acme/org-42/']}, 'token_file': {'type': 'string', 'minLength': 1, 'description': "File holding the feed's bearer token, relative to the project folder; UPGRADER_FEED_TOKEN wins.", 'examples': ['feed.token']}, 'public_key': {'type': 'string', 'minLength': 1, 'description': 'Base64 Ed25519 public key; when set, <feed>/index.json.sig must verify.'}, 'allow': {'enum': ['patch', 'minor', 'major'], 'description': 'How far an unattended run may move (default minor).'}, 'workflow': {'type': 'string', 'minLength': 1, 'description': 'A workflow shipped in workflows/ by name, or a path to a YAML file (relative to the project folder).', 'examples': ['upgrade']}, 'health_timeout': {'type': 'number', 'exclusiveMinimum': 0, 'maximum': 86400, 'description': 'Seconds to wait for every service to be healthy after start (default 300).'}, 'keep_releases': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'description': 'Extracted releases kept besides the running one (default 2).'}, 'values': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}, 'description': "Written into export/.env over the release's defaults.env."}, 'ca_bundle': {'type': 'string', 'minLength': 1, 'description': "A CA bundle (PEM) to verify the feed's TLS certificate with."}, 'jitter': {'type': 'number', 'minimum': 0, 'maximum': 86400, 'description': 'Seconds of random delay before a cron run.'}, 'min_age': {'type': 'string', 'pattern': '^[0-9]+[smhdw]$', 'description': 'Take a release only once it has been public this long.', 'examples': ['3d']}, 'notify': {'type': 'object', 'additionalProperties': False, 'description': 'Who hears about finished runs.', 'properties': {'webhook': {'type': 'string', 'pattern': '^https?://'}, 'apprise': {'type': 'array', 'items': {'type': 'string', 'minLength': 1}}, 'command': {'type': 'array', 'minItems': 1, 'items': {'type': 'string', 'minLength': 1}}, 'when': {'enum': ['always', 'change', 'failure']}}}}}, rule='additionalProperties')
+    return data
+
+validate = validate_https___upgrader_invalid_project_schema_json
