@@ -217,6 +217,7 @@ def run(options: Options) -> Result:
     run_id = engine.new_run_id()
     with store.lock(run_id, options.wait_lock):
         previous = store.read_run()
+        _preflight(store)
         if previous is not None and previous["status"] in engine.UNFINISHED:
             if options.cron:
                 store.claim(previous["run_id"])
@@ -319,8 +320,17 @@ def _snapshot_workflow(store: ProjectStore, run: dict[str, Any]) -> Workflow:
     return workflow
 
 
+def _preflight(store: ProjectStore) -> None:
+    """Read every state file a run writes at its end, so that a damaged one stops the run
+    before it changes anything, not after the server was stopped."""
+    store.read_installed()
+    store.read_history()
+    store.read_quarantine()
+
+
 def _carry_on(project: Project, store: ProjectStore, run: dict[str, Any], options: Options,
               *, rollback: bool) -> Result:
+    _preflight(store)
     workflow = _snapshot_workflow(store, run)
     runner = engine.Runner(workflow, run, store, project, REGISTRY, _reporter(options, store))
     runner.journal("resumed", detail={"status": run["status"], "rollback": rollback})

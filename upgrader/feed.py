@@ -336,6 +336,8 @@ def parse_index(raw: bytes, url: str) -> Index:
     """Validate index.json's bytes; raises a non-retryable ``FeedError`` naming what is wrong."""
     try:
         document = json.loads(raw)
+    except RecursionError:
+        raise FeedError(f"{url}: not valid JSON: nested too deeply", retryable=False) from None
     except ValueError as error:
         raise FeedError(f"{url}: not valid JSON: {error}", retryable=False) from None
     if isinstance(document, dict) and isinstance(document.get("schema"), int) and document["schema"] != 1:

@@ -148,6 +148,8 @@ def read_release(archive: Path) -> dict[str, Any]:
 def parse_release(raw: bytes, where: str) -> dict[str, Any]:
     try:
         document = json.loads(raw)
+    except RecursionError:
+        raise PackageError(f"{where}: not valid JSON (nested too deeply)") from None
     except ValueError as error:
         raise PackageError(f"{where}: not valid JSON ({error})") from None
     errors = check(document, "release.schema.json")

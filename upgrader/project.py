@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from upgrader import yamlsafe
 from upgrader.errors import ConfigError, UsageError
 from upgrader.validation import check, raise_if_errors
 
@@ -107,7 +108,9 @@ def load_project(root: Path, name: str) -> Project:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
     try:
-        document = yaml.safe_load(text)
+        document = yamlsafe.load(text)
+    except yamlsafe.YAMLRefused as error:
+        raise ConfigError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -160,6 +160,8 @@ class ProjectStore:
             raise StateError(f"{path}: cannot read: {error.strerror}") from None
         try:
             document = json.loads(raw)
+        except RecursionError:
+            raise StateError(_corrupt(path, "not valid JSON (nested too deeply)")) from None
         except ValueError as error:
             raise StateError(_corrupt(path, f"not valid JSON ({error})")) from None
         checked: dict[str, Any] = self._check(path, document, schema_name)
@@ -235,7 +237,7 @@ class ProjectStore:
         """The progress the running process last wrote, or None; never an error (it is advisory)."""
         try:
             document = json.loads(self.progress_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
         return document if isinstance(document, dict) else None
 
@@ -252,7 +254,7 @@ class ProjectStore:
         for line in lines[1 if end > size else 0:]:
             try:
                 event = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(event, dict):
                 events.append(event)
@@ -307,7 +309,7 @@ class ProjectStore:
         for number, line in enumerate(lines[:-1], start=1):
             try:
                 entry = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise StateError(_corrupt(f"{path}:{number}", "not valid JSON")) from None
             entries.append(self._check(path, entry, schema_name, number))
         return entries

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from upgrader import resources
+from upgrader import resources, yamlsafe
 from upgrader.errors import ConfigError
 from upgrader.validation import check, raise_if_errors
 
@@ -121,7 +121,9 @@ def parse_workflow(
 ) -> Workflow:
     """Validate workflow YAML ``text`` (read from ``path``); see ``load_workflow``."""
     try:
-        document = yaml.safe_load(text)
+        document = yamlsafe.load(text)
+    except yamlsafe.YAMLRefused as error:
+        raise ConfigError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

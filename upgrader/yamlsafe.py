@@ -1,0 +1,98 @@
+"""Reading the YAML an operator or a publisher wrote, safely.
+
+``yaml.safe_load`` builds no objects but follows every alias: a few lines of anchors and
+aliases can make a structure that costs minutes to walk (a "billion laughs"). Here aliases are
+counted and capped, nesting depth is bounded by Python's own recursion limit (a RecursionError
+becomes a plain refusal), and every mapping key must be text, as JSON Schema assumes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+MAX_ALIASES = 100
+MAX_NODES = 100_000  # values in the document once every alias is expanded
+
+
+class YAMLRefused(ValueError):
+    """The text is not YAML upgrader will read; the message says why and where."""
+
+
+class _Loader(yaml.SafeLoader):
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise YAMLRefused(f"more than {MAX_ALIASES} aliases (at line {mark.line + 1}): "
+                                  "refusing what looks like an alias bomb")
+        return super().compose_node(parent, index)
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values ``node`` stands for with its aliases expanded (shared nodes counted once
+    per use, computed once each)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        size += sum(_expanded(key, sizes) + _expanded(value, sizes) for key, value in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded(item, sizes) for item in node.value)
+    sizes[id(node)] = size
+    return size
+
+
+def _check_size(node: yaml.Node) -> None:
+    sizes: dict[int, int] = {}
+    if _expanded(node, sizes) <= MAX_NODES:
+        return
+    where = "(top level)"
+    if isinstance(node, yaml.MappingNode):
+        key, _ = max(reversed(node.value), key=lambda pair: sizes[id(pair[1])])
+        where = str(key.value)
+    raise YAMLRefused(f"at '{where}': expands through aliases to more than {MAX_NODES} values; "
+                      "refusing an alias bomb")
+
+
+def load(text: str) -> Any:
+    """The document in ``text``; raises ``YAMLRefused`` (or ``yaml.YAMLError``) when refused."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_size(node)
+        document = loader.construct_document(node)
+    except RecursionError:
+        raise YAMLRefused("nested too deeply") from None
+    finally:
+        loader.dispose()
+    where = non_text_key(document)
+    if where is not None:
+        raise YAMLRefused(f"at '{where[0]}': the key {where[1]!r} is not text (quote it)")
+    return document
+
+
+def non_text_key(document: Any, path: str = "") -> tuple[str, Any] | None:
+    """The path and key of the first mapping key that is not a string, or None."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if not isinstance(key, str):
+                return path or "(top level)", key
+            found = non_text_key(value, f"{path}.{key}" if path else key)
+            if found:
+                return found
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            found = non_text_key(value, f"{path}[{index}]")
+            if found:
+                return found
+    return None
