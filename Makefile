@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test unit integration e2e lint clean demo
+.PHONY: install test unit integration e2e lint clean demo validators bench reliability
 
 $(BIN)/upgrader: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,35 @@ demo: install
 	bash tests/provision.sh
 	$(BIN)/python tests/rig/demo.py
 
+# Regenerate upgrader/_validators/ after changing a JSON Schema (tests fail while they are stale).
+validators: install
+	$(BIN)/python -c "from pathlib import Path; from upgrader.validation import generate; generate(Path('upgrader/_validators'))"
+
 lint: install
 	$(BIN)/ruff check upgrader tests
 	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .demo
+
+# The benchmark suite (issue 7): downtime, cron no-op cost, download, pull, engine overhead on the
+# real rig; writes docs/performance.md (10-15 minutes). BENCH_ARGS=--quick for a short development run;
+# BENCH_ARGS=--snapshot measures HEAD (git archive) instead of a working tree being edited.
+# Its own registry port, so that it never touches the test suite's registry on :5000.
+BENCH_ARGS ?=
+bench: install
+	bash tests/provision.sh
+	UPGRADER_RIG_REGISTRY=$${UPGRADER_RIG_REGISTRY:-127.0.0.1:5001} \
+	UPGRADER_BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" \
+		$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# The reliability suite (tests/reliability, tests/corpus; see docs/reliability.md): the whole
+# fault-injection matrix on the real rig, concurrency, secrets and permissions, the bad-input corpus
+# with state files damaged at every byte, 600 fuzz examples per loader. Writes docs/reliability.md
+# (generated: the table of cases, the counts, the invariant checked). About 30 minutes; it restarts
+# the Docker Engine once when no other project's containers run. `make test` runs its short form
+# (pytest -m "not slow" tests/reliability tests/corpus).
+reliability: install
+	bash tests/provision.sh
+	RELIABILITY_FUZZ_EXAMPLES=600 $(BIN)/pytest $(PYTEST_ARGS) -p tests.reliability.report \
+		--reliability-report docs/reliability.md tests/reliability tests/corpus

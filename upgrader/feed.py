@@ -22,7 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urljoin, urlsplit
-from urllib.request import url2pathname
 
 import requests
 import tenacity
@@ -280,7 +279,7 @@ def _file_path(url: str) -> Path:
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
         raise FeedError(f"{url}: a file:// URL must name a local path", retryable=False)
-    return Path(url2pathname(unquote(parts.path)))
+    return Path(unquote(parts.path))
 
 
 def _short(error: BaseException, token: str | None) -> str:

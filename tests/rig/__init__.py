@@ -144,22 +144,43 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def build_image(reference: str, version: str, workdir: Path) -> None:
-    """Build ``reference`` FROM scratch around busybox, serving ``version`` at /www/version."""
+def build_image(reference: str, version: str, workdir: Path, payload_bytes: int = 0) -> None:
+    """Build ``reference`` FROM scratch around busybox, serving ``version`` at /www/version.
+
+    With ``payload_bytes``, the image gets one more layer: ``/payload``, that many bytes of
+    random (incompressible) data of its own, so that pulling it moves that many bytes.
+    """
     context = workdir / f"ctx-{hashlib.sha1(reference.encode()).hexdigest()[:10]}"  # noqa: S324
     if context.exists():
         shutil.rmtree(context)
     (context / "www").mkdir(parents=True)
     shutil.copy(BUSYBOX, context / "busybox")
     (context / "www" / "version").write_text(version + "\n")
-    (context / "Dockerfile").write_text(
+    dockerfile = (
         "FROM scratch\n"
         "COPY busybox /bin/busybox\n"
         'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
         "COPY www /www\n"
     )
-    subprocess.run(["docker", "build", "-q", "-t", reference, str(context)], check=True,
-                   stdout=subprocess.DEVNULL)
+    if payload_bytes > 0:
+        write_random(context / "payload", payload_bytes)
+        dockerfile += "COPY payload /payload\n"
+    (context / "Dockerfile").write_text(dockerfile)
+    try:
+        subprocess.run(["docker", "build", "-q", "-t", reference, str(context)], check=True,
+                       stdout=subprocess.DEVNULL)
+    finally:
+        if payload_bytes > 0:
+            shutil.rmtree(context, ignore_errors=True)  # the payload is in the image now
+
+
+def write_random(path: Path, size: int, chunk: int = 1 << 22) -> None:
+    """Write ``size`` bytes of random (incompressible) data to ``path``."""
+    with open(path, "wb") as stream:
+        left = size
+        while left > 0:
+            stream.write(os.urandom(min(chunk, left)))
+            left -= min(chunk, left)
 
 
 def push(reference: str) -> None:
@@ -301,11 +322,14 @@ class Rig:
         self.feed.stop()
         self.registry.stop()
 
-    def publish_images(self, version: str) -> dict[str, str]:
-        refs = image_refs(version)
+    def publish_images(self, version: str, *, images: dict[str, str] | None = None,
+                       payload_bytes: int = 0) -> dict[str, str]:
+        """Build and push the images of ``version`` (``images``: other references than the
+        sample's; ``payload_bytes``: a random layer of that size in each, see ``build_image``)."""
+        refs = images or image_refs(version)
         for reference in refs.values():
             if reference not in self.built:
-                build_image(reference, version, self.workdir)
+                build_image(reference, version, self.workdir, payload_bytes)
                 push(reference)
                 self.built.add(reference)
         return refs

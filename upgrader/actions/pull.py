@@ -30,8 +30,13 @@ def pull(context: Context) -> None:
         for archive in sorted((release_dir / "images").glob("*.tar")):
             context.journal("image_load", str(archive.name))
             engine.load(archive)
-    to_pull = [image for image in images if image not in offline]
-    digests: dict[str, str] = {}
+    # After a prefetch the images are here already: a pull while the server is down would only
+    # ask the registry again. Skip an image still at the digest this run recorded.
+    recorded = context.data.get("images") or {}
+    digests: dict[str, str] = {image: recorded[image] for image in images
+                               if image not in offline and recorded.get(image)
+                               and engine.digest(image) == recorded[image]}
+    to_pull = [image for image in images if image not in offline and image not in digests]
     if to_pull:
         with ThreadPoolExecutor(max_workers=min(PARALLEL_PULLS, len(to_pull))) as pool:
             results = pool.map(lambda ref: (ref, engine.pull(ref, context.progress)), to_pull)

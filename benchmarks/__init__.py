@@ -1,0 +1,20 @@
+"""upgrader's benchmark suite (issue 7): downtime, the cost of a cron run with nothing to do,
+download, pull and engine overhead, measured on the real rig and written to docs/performance.md.
+
+Run it with ``make bench`` (everything, 10-15 minutes) or ``python -m benchmarks --quick``. The
+suite uses its own registry port (``UPGRADER_RIG_REGISTRY``, default 127.0.0.1:5001 here, so that
+it never touches the test suite's registry on :5000), its own Compose project names (``bench-*``)
+and free HTTP ports, and removes its containers, volumes and images when it ends.
+"""
+
+import os
+import sys
+
+# --snapshot: the code measured is a `git archive` of HEAD, not the working tree (which other
+# sessions may be editing). First on the path here, and through PYTHONPATH in every `upgrader`.
+if os.environ.get("UPGRADER_BENCH_CODE"):
+    sys.path.insert(0, os.environ["UPGRADER_BENCH_CODE"])
+
+# Before tests.rig is imported anywhere: it reads the registry address once.
+os.environ.setdefault("UPGRADER_RIG_REGISTRY", "127.0.0.1:5001")
+os.environ.setdefault("DOCKER_CLI_HINTS", "false")

@@ -1,0 +1,209 @@
+"""docs/performance.md: written by the runner, never by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from benchmarks.common import CaseResult, Row, fmt
+
+# What bounds a target that is missed: filled from profiling (see the report's last section).
+# Keyed by Row.key; a missed target without a note says so.
+_CRON_IMPORTS = """\
+Bounded by start-up imports. Profiled with `python -X importtime` (the tables in section 2), \
+cProfile and py-spy: a cron run with nothing to do spends 80–88 % of its time importing modules; the \
+work itself (read project.yaml, the workflow, run.json, installed.json and the index; plan) is \
+~25 ms. jsonschema (~90 ms) was the largest import until commit 6875cce (generated fastjsonschema \
+validators; jsonschema only to word a failure). What the run still imports without needing it, at \
+that commit: **requests** with urllib3, charset_normalizer, idna and certifi (~50–70 ms), imported \
+at the top of `upgrader/feed.py`, whose `Feed.__init__` builds a `requests.Session` even for a \
+`file://` feed; **urllib.request** with http.client, email and ssl (~20–30 ms), imported by feed.py \
+for `url2pathname` alone; **tenacity** (~7–10 ms) for the index fetch's retries; filelock 4.x \
+(~15–20 ms of its own modules); and PyYAML's pure-Python `SafeLoader` parses upgrade.yaml in \
+5.5 ms where libyaml's `CSafeLoader` takes 0.5 ms.
+
+Proposed, as one patch measured on a copy of the package at 6875cce (the project's unit and \
+integration tests, ruff and mypy pass with it):
+
+1. `upgrader/feed.py`: import requests inside the HTTP branch of `Feed._open`, in `fetch` (after \
+a file stream is read), in `_transfer` and in `_arrived`, under TYPE_CHECKING for the annotations; \
+make `Feed.session` a `functools.cached_property`.
+2. `feed._file_path`: `Path(unquote(parts.path))` instead of `url2pathname(unquote(...))`: the \
+same on POSIX, without urllib.request (and without unquoting twice).
+3. `Feed.index`: fetch once bare and import tenacity and build the `Retrying` only after a \
+retryable failure, with the same number of tries and the same waits (a helper `_index_wait(error, \
+attempt)` shared by the first wait and the `Retrying`).
+4. `workflow.parse_workflow` and `project.load_project`: `yaml.load(text, \
+Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))` instead of `yaml.safe_load`.
+
+`run --cron`, 20 samples alternating with the unchanged package, two sessions under the other \
+suites' load: 483 → 342 ms and 516 → 356 ms median; peak RSS 34.4 → 28.2 MiB. Two more, not in \
+the patch: `actions/command.py` importing `upgrader.runtime.process` (ctypes, ~10 ms) inside \
+`command()` (the unit tests that monkeypatch `upgrader.actions.command.process` would patch \
+`upgrader.runtime.process` instead), and, a contract question since DESIGN §1 names filelock, \
+`store._file_lock` as a 20-line `fcntl.flock` lock (~15–20 ms). With an https feed requests is \
+needed for the index anyway, so 1 and 2 help only `file://` feeds and offline `--package` runs.
+"""
+
+_DOWNTIME = (
+    "The `upgrade` workflow is down from `stop` to `start` (the step table in section 1): `compose "
+    "down` and `compose up` as in the floor, plus `export` (10–20 ms), the post-export `pull` (the "
+    "images are present: one registry round trip per image, 40–75 ms here on 127.0.0.1, more on a "
+    "remote registry with a token exchange) and the engine's bookkeeping between the four steps (a "
+    "few ms a step, case 5): ~0.1 s in all, whatever the release's size, since prefetch pulled the "
+    "images before `stop`. The rest of the gap to the floor is Compose's own spread on this shared "
+    "machine: the `start` step (`compose up`) has a median between 0.9 and 1.7 s from one run of "
+    "the suite to the next, for both workflows and at both sizes, and the floor's own samples "
+    "spread by as much. The one piece upgrader could remove is the post-export pull: in "
+    "`upgrader/actions/pull.py` `pull`, skip an image whose local digest (`engine.digest`) equals "
+    "the one this run's prefetch recorded in `data['images']`, and pull only the others."
+)
+
+NOTES: dict[str, str] = {
+    "cron.run.wall": _CRON_IMPORTS,
+    "cron.status.wall": "The same cause as `run --cron`'s: start-up imports (`status` never imports "
+    "feed.py; it reads and validates run.json, installed.json and quarantine.json). Before commit "
+    "6875cce, importing jsonschema to validate them was ~100 ms of it.",
+    "cron.run.rss": "The imported modules are the memory: requests and urllib.request with their "
+    "dependencies are ~6 MiB of it; the patch proposed for the wall time takes it from 34.4 to "
+    "28.2 MiB.",
+    "cron.status.rss": "As for `run --cron`: the imported modules.",
+    "downtime.upgrade.10mb": _DOWNTIME,
+    "downtime.upgrade.300mb": _DOWNTIME,
+    "pull.ratio": "Profiled with py-spy (500 Hz) over the whole run: in the pull step, decoding the "
+    "engine's progress events and the progress callbacks are ~2 % of the samples, importing the "
+    "docker SDK and connecting (`runtime.engine.client`) ~30–50 ms on a quiet machine, and the rest is "
+    "waiting on the engine's stream, as Compose waits on it. Pulling 8 at a time instead of "
+    "`PARALLEL_PULLS = 4` (`upgrader/actions/pull.py`) made no measurable difference here (2.42 s both, "
+    "4 repetitions): on 2 cores the engine's layer extraction is the bottleneck for both. So a miss "
+    "here is the spread of the engine itself between repetitions (Compose's own figure varies by "
+    "±15 % from run to run on this shared machine), not upgrader's code; the cheap improvement is "
+    "`PARALLEL_PULLS` = the number of images (capped at 8), which matters with a remote registry "
+    "where pulls wait on the network rather than on extraction.",
+    "download.throughput": "upgrader writes every byte to `downloads/*.part` (curl's pipeline writes "
+    "nothing) and hashes in the same thread; on this VM buffered writes run at ~250 MB/s, which "
+    "bounds the step.",
+    "download.resume.kill": "The bytes fetched twice are the ones in flight when the process was "
+    "killed: in the loopback socket's send and receive buffers (several MiB each, autotuned) and the "
+    "chunk being read (up to 1 MiB); they never reached upgrader, so no client can keep them. It is a "
+    "fixed ~10–15 MiB, 1–2 % of a 1 GiB archive but 15–20 % of the 64 MiB one `--quick` uses. "
+    "upgrader already writes whatever arrived (`feed._arrived`, `read1`) and resumes from the exact "
+    "size of the `.part`; nothing to change.",
+    "download.resume.drop": "What arrived after the last write is fetched again; `feed._arrived` "
+    "already writes whatever arrived.",
+}
+
+# A target met with less margin than this is explained like a missed one.
+MARGIN = 0.10
+
+# The cases as issue 7 numbers them.
+NUMBERS = {"downtime": 1, "cron": 2, "download": 3, "pull": 4, "engine": 5}
+
+
+def _cell(row: Row, value: float) -> str:
+    return fmt(value, row.unit)
+
+
+def _spread(row: Row) -> str:
+    text = f"{_cell(row, row.low)} – {_cell(row, row.high)}"
+    iqr = row.iqr
+    if iqr is not None:
+        text += f" (IQR {_cell(row, iqr[0])} – {_cell(row, iqr[1])})"
+    return text
+
+
+def _result(row: Row) -> str:
+    if row.met is None:
+        return ""
+    return "**met**" if row.met else "**missed**"
+
+
+def _ratio(row: Row) -> str:
+    if row.ratio is None:
+        return ""
+    return f"{row.ratio:.2f} {row.ratio_to}".strip()
+
+
+def cell(text: str) -> str:
+    """Text for a table cell: a pipe would end the cell (GitHub renders ``\\|`` as a pipe,
+    inside code spans too)."""
+    return text.replace("|", "\\|")
+
+
+def table(rows: list[Row]) -> list[str]:
+    lines = ["| measure | n | median | spread: min – max (IQR) | ratio | target | result | note |",
+             "|---|---:|---:|---|---:|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {cell(row.label)} | {len(row.samples)} | {_cell(row, row.median)} | {_spread(row)} | "
+                     f"{cell(_ratio(row))} | {row.target} | {_result(row)} | {cell(row.note)} |")
+    return lines
+
+
+def render(results: list[CaseResult], machine: list[tuple[str, str]], command: str, started: datetime,
+           seconds: float, quick: bool) -> str:
+    mode = " (quick mode: fewer repetitions, smaller sizes; not the figures of record)" if quick else ""
+    lines = [
+        "<!-- Generated by benchmarks/ (python -m benchmarks); do not edit: run `make bench` again. -->",
+        "# Performance",
+        "",
+        f"Generated by `{command}` on {started.astimezone(UTC):%Y-%m-%d %H:%M} UTC, in "
+        f"{seconds / 60:.1f} minutes{mode}. "
+        "This file is written by the benchmark runner (`benchmarks/`, issue 7); edit the runner, not "
+        "the file. Every figure is the median of several repetitions made in the same run, with its "
+        "spread; ratios are of medians.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | use of the target | result |",
+        "|---|---|---:|---|",
+    ]
+    judged = [row for result in results for row in result.rows if row.met is not None]
+    for row in judged:
+        lines.append(f"| {cell(row.label)}: {row.target} | {_cell(row, row.median)}"
+                     + (f" ({cell(_ratio(row))})" if row.ratio is not None and row.unit != "×" else "")
+                     + f" | {_use(row)} | {_result(row)} |")
+    for result in results:
+        if result.error:
+            lines.append(f"| {result.title} | not measured: the case failed | | **error** |")
+    lines += ["", "## The machine", "", "| | |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in machine]
+    lines.append("")
+    lines.append("Other test suites may have been running on the same machine at the same time (the load "
+                 "average above says how busy it was); the medians and the spread are meant to absorb that.")
+    for result in results:
+        number = NUMBERS.get(result.key, "")
+        lines += ["", f"## {number}. {result.title}" if number else f"## {result.title}", ""]
+        if result.error:
+            lines += ["**This case failed and was not measured:**", "", "```", result.error.strip(), "```"]
+            continue
+        lines += table(result.rows)
+        for block in result.extra:
+            lines += ["", block]
+        if result.method:
+            lines += ["", f"*How:* {result.method}"]
+        lines += ["", f"*Case time: {result.seconds:.0f} s.*"]
+    missed = [row for row in judged if not row.met]
+    close = [row for row in judged if row.met and (row.use or 0) > 1 - MARGIN]
+    lines += ["", "## What bounds the missed targets", ""]
+    if not missed:
+        lines.append("Every target was met in this run.")
+    lines += _explained(missed)
+    if close:
+        lines += ["", f"## Targets met by less than {MARGIN:.0%}", "",
+                  "On this shared machine these can go either way from one run to the next; what "
+                  "bounds them:", ""]
+        lines += _explained(close)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _use(row: Row) -> str:
+    return f"{row.use:.0%}" if row.use is not None else ""
+
+
+def _explained(rows: list[Row]) -> list[str]:
+    lines = []
+    for row in rows:
+        note = NOTES.get(row.key, "Not profiled yet.")
+        lines += [f"**{row.label}** ({row.target}; measured {_cell(row, row.median)}"
+                  + (f", {_ratio(row)}" if row.ratio is not None and row.unit != "×" else "")
+                  + f", {_use(row)} of the target): " + note, ""]
+    return lines
