@@ -50,7 +50,14 @@ def wait_until_healthy(context: Context, export: Path) -> None:
     waiting: dict[str, str] = {}
     began = time.monotonic()
     while True:
-        found = engine.containers(context.project.name)
+        try:
+            found = engine.containers(context.project.name)
+        except engine.RuntimeUnavailable:
+            # The engine restarted under us: keep polling until it answers, or the deadline.
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+            continue
         waiting = {service: "has no container" for service in expected}
         for container in found:
             if container.service not in waiting:

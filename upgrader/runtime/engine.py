@@ -85,6 +85,8 @@ def pull(reference: str, progress: Callable[[dict[str, Any]], None] | None = Non
         raise ActionError(f"pulling {reference}: {error.explanation or error}") from None
     except docker.errors.DockerException as error:
         raise _explain(error) from None
+    except OSError as error:  # requests' ConnectionError: the engine went away mid-pull
+        raise _unreachable(error) from None
     return digest(reference) or ""
 
 
@@ -103,6 +105,7 @@ def load(archive: Path) -> list[str]:
 
 def image(reference: str) -> Any | None:
     import docker.errors
+    import requests
 
     try:
         return client().images.get(reference)
@@ -110,6 +113,8 @@ def image(reference: str) -> Any | None:
         return None
     except docker.errors.APIError as error:
         raise ActionError(f"inspecting {reference}: {error.explanation or error}") from None
+    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as error:
+        raise _unreachable(error) from None
 
 
 def digest(reference: str) -> str | None:
@@ -146,14 +151,22 @@ class Container:
     image_id: str
 
 
+def _unreachable(error: Exception) -> RuntimeUnavailable:
+    client.cache_clear()  # the engine restarted or went away: connect afresh next time
+    return RuntimeUnavailable(f"lost the Docker Engine ({type(error).__name__}); it may be restarting")
+
+
 def containers(project: str) -> list[Container]:
     """The containers of Compose project ``project`` (one-off ``run`` containers excluded)."""
     import docker.errors
+    import requests
 
     try:
         found = client().containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={project}"})
     except docker.errors.APIError as error:
         raise ActionError(f"listing containers: {error.explanation or error}") from None
+    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as error:
+        raise _unreachable(error) from None
     result = []
     for container in found:
         labels = container.labels
