@@ -1,0 +1,1 @@
+"""The bad-input corpus: every malformed or hostile input upgrader reads, and a fuzz target."""

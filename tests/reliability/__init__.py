@@ -1,0 +1,1 @@
+"""The reliability suite: faults injected on the real rig, concurrency, secrets and permissions."""
