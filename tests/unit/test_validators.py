@@ -45,7 +45,7 @@ def test_every_generated_validator_matches_its_schema(tmp_path: Path) -> None:
     generate(tmp_path)
     for stem in SCHEMAS:
         module = importlib.import_module(f"upgrader._validators.{stem}")
-        assert module.SCHEMA_SHA256 == schema_digest(resources.schema(f"{stem}.schema.json")), (
+        assert schema_digest(resources.schema(f"{stem}.schema.json")) == module.SCHEMA_SHA256, (
             f"upgrader/_validators/{stem}.py is stale: run make validators")
         shipped = Path(module.__file__).read_text()
         assert shipped == (tmp_path / f"{stem}.py").read_text(), f"{stem}.py differs: run make validators"
