@@ -124,6 +124,16 @@ class _Stamped(logging.Formatter):
         return "\n".join(f"{stamp} {line}" for line in text.splitlines())
 
 
+class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):
+    """Every log file it opens — the first and each one after a rotation — is 0600, whatever
+    the umask (a log names releases, hosts and errors; it is the operator's alone)."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding)
+
+
 def cron_logger(path: Path) -> logging.Logger:
     """A logger writing timestamped lines to ``path``, rotated at 1 MiB, five kept."""
     from upgrader.store import make_dirs
@@ -131,9 +141,7 @@ def cron_logger(path: Path) -> logging.Logger:
     logger = logging.getLogger(f"upgrader.cron.{path}")
     if not logger.handlers:
         make_dirs(path.parent)
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=1 << 20, backupCount=5,
-                                                       encoding="utf-8")
-        os.chmod(path, 0o600)
+        handler = _PrivateRotatingHandler(path, maxBytes=1 << 20, backupCount=5, encoding="utf-8")
         handler.setFormatter(_Stamped())
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
