@@ -7,7 +7,7 @@ import functools
 import logging
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 from upgrader import __version__, app, ui
-from upgrader.errors import EXIT_OK, EXIT_USAGE, UpgraderError
+from upgrader.cron import DEFAULT_TIME as DEFAULT_CRON_TIME
+from upgrader.errors import EXIT_OK, UpgraderError
 
 logger = logging.getLogger("upgrader")
 
@@ -29,6 +30,19 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--debug", action="store_true",
                         default=argparse.SUPPRESS if suppress else False,
                         help="show tracebacks and debug logs")
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum`` (argparse says so, exit 2)."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
 
 
 def _wait_lock(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = command("history", "the finished runs, newest first")
     history.add_argument("--json", action="store_true", help="print a JSON array")
-    history.add_argument("--limit", type=int, metavar="N", help="at most N runs")
+    history.add_argument("--limit", type=_at_least(1), metavar="N", help="at most N runs")
 
     graph = command("graph", "draw the workflow's state machine")
     graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
@@ -89,14 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="draw this workflow (shipped name or file) instead of the project's")
 
     install = command("install", "schedule unattended runs in your crontab (+ an @reboot resume line)")
-    install.add_argument("--cron-time", metavar="EXPR", default="0 3 * * 6",
+    install.add_argument("--cron-time", metavar="EXPR", default=DEFAULT_CRON_TIME,
                          help="when to run, a five-field cron expression (default: Saturdays 03:00)")
 
     command("remove", "remove this project's lines from your crontab")
     command("doctor", "check Docker, Compose, the feed, credentials, disk, cron and the lock")
 
     prune = command("prune", "remove superseded releases, their downloads and images")
-    prune.add_argument("--keep", type=int, metavar="N",
+    prune.add_argument("--keep", type=_at_least(0), metavar="N",
                        help="extracted releases kept besides the running one (default: keep_releases)")
     _wait_lock(prune)
 
@@ -161,9 +175,6 @@ def _dispatch(arguments: argparse.Namespace) -> int:
             ui.print_status(out(), result.data)
         return result.exit_code
     if command == "history":
-        if arguments.limit is not None and arguments.limit < 1:
-            print("upgrader: error: --limit must be at least 1", file=sys.stderr)
-            return EXIT_USAGE
         result = app.history(options, arguments.limit)
         if arguments.json:
             ui.print_json(result.data)
@@ -199,9 +210,6 @@ def _dispatch(arguments: argparse.Namespace) -> int:
             out().print(f"{check.name}: {check.detail}{fix}", markup=False, soft_wrap=True)
         return result.exit_code
     if command == "prune":
-        if arguments.keep is not None and arguments.keep < 0:
-            print("upgrader: error: --keep must be 0 or more", file=sys.stderr)
-            return EXIT_USAGE
         result = app.prune(options, arguments.keep)
         out().print(result.message + (": " + ", ".join(result.data) if result.data else ""), markup=False)
         return result.exit_code

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -272,6 +272,3 @@ def watch(console: Console, read: Callable[[], tuple[Mapping[str, Any] | None, M
                 break
     return run
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -9,7 +9,7 @@ no I/O, so every rule is tested by a table.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,7 +49,6 @@ class Plan:
     path: tuple[str, ...] = ()
     major_available: str | None = None
     quarantined: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def up_to_date(self) -> bool:

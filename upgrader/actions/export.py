@@ -34,6 +34,12 @@ def _written_by(folder: Path, run_id: str) -> bool:
     return marker is not None and marker.get("run_id") == run_id
 
 
+def _folders(context: Context) -> tuple[Path, Path, Path]:
+    """The project's ``export/``, ``export.new/`` and ``export.prev/``."""
+    current = context.project.export_dir
+    return current, current.with_name("export.new"), current.with_name("export.prev")
+
+
 def _env_value(value: object) -> str:
     text = str(value).lower() if isinstance(value, bool) else str(value)
     if "\n" in text:
@@ -78,9 +84,7 @@ def _write_new(context: Context, release: Path, new: Path) -> None:
 @register("export")
 def export(context: Context) -> None:
     run_id = context.run["run_id"]
-    current = context.project.export_dir
-    new = current.with_name("export.new")
-    previous = current.with_name("export.prev")
+    current, new, previous = _folders(context)
     if _written_by(current, run_id):
         return  # swapped already
     release = Path(context.data.get("release_dir", context.project.releases_dir / str(context.to_version)))
@@ -105,9 +109,7 @@ def export(context: Context) -> None:
 def restore_export(context: Context) -> None:
     """Undo ``export``: put back the export that was there before this run's swap."""
     run_id = context.run["run_id"]
-    current = context.project.export_dir
-    new = current.with_name("export.new")
-    previous = current.with_name("export.prev")
+    current, new, previous = _folders(context)
     before = context.data.get("export_before")
     if _written_by(new, run_id):
         shutil.rmtree(new)

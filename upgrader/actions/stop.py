@@ -45,9 +45,8 @@ def start_previous(context: Context) -> None:
         return
     for reference, image_id in previous["images"].items():
         # The tag may point elsewhere now (a re-pushed tag): point it back at what ran.
-        if image_id and engine.digest(reference) is not None:
-            found = engine.image(reference)
-            if found is not None and found.id != image_id:
-                engine.tag(image_id, reference)
+        found = engine.image(reference)
+        if image_id and found is not None and found.id != image_id:
+            engine.tag(image_id, reference)
     compose.up(context.project.name, export, on_line=lambda line: context.journal("step_output", line))
     wait_until_healthy(context, export)
