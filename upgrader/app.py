@@ -25,7 +25,7 @@ from upgrader.errors import (
 )
 from upgrader.plan import Plan
 from upgrader.plan import plan as plan_release
-from upgrader.project import Project, choose_name, load_project, project_names
+from upgrader.project import NAME, Project, choose_name, load_project, project_names
 from upgrader.store import ProjectStore
 from upgrader.workflow import Workflow, load_workflow, parse_workflow, resolve
 
@@ -505,8 +505,27 @@ def prune(options: Options, keep: int | None) -> Result:
         if run is not None and run["status"] in engine.UNFINISHED:
             raise RunBlockedError(_blocked_message(run, run["status"] in (engine.RUNNING, engine.ROLLING_BACK)))
         keep_count = keep if keep is not None else int(project.config.get("keep_releases", 2))
-        removed = pruning.prune(project, store.read_installed(), keep_count)
+        removed = pruning.prune(project, store.read_installed(), keep_count, _used_by_others(project))
     return Result("prune", removed, message=f"removed {len(removed)} release(s)")
+
+
+def _used_by_others(project: Project) -> tuple[set[str], set[str]]:
+    """The versions and images the root's other projects use (see ``pruning.prune``). A state
+    file that cannot be read stops the prune: what it protects is unknown."""
+    from upgrader import pruning
+
+    versions: set[str] = set()
+    images: set[str] = set()
+    folders = (project.root / "state").iterdir() if (project.root / "state").is_dir() else iter(())
+    for folder in folders:
+        if folder.name == project.name or not NAME.match(folder.name) or not folder.is_dir():
+            continue
+        other = ProjectStore(folder)
+        installed = other.read_installed()
+        versions |= pruning.versions_used(installed, other.read_run())
+        for entry in (installed, (installed or {}).get("previous")):
+            images |= set((entry or {}).get("images") or {})
+    return versions, images
 
 
 def projects(options: Options) -> Result:

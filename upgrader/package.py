@@ -10,6 +10,7 @@ folder that is renamed into place only when complete.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import posixpath
@@ -199,33 +200,53 @@ def check_images(archive: Path, found: list[Member], images: list[str]) -> list[
     return carried
 
 
-def extract(archive: Path, destination: Path, *, sha256: str, version: str) -> Path:
-    """Extract ``archive`` to ``destination`` (``releases/<version>``) safely and atomically.
+def release_folders(releases: Path, version: str, sha256: str) -> tuple[Path, Path]:
+    """Where an archive of ``version`` is extracted: ``releases/<version>``, or, when that holds
+    another archive of the same version (another project's package), ``releases/<version>@<sha12>``.
 
-    Idempotent: a destination already holding this archive's release is left as it is; a
-    temporary folder left by an interrupted extraction is removed first.
+    Projects of one root share a release folder only when they run the very same archive.
     """
+    return releases / version, releases / f"{version}@{sha256[:12]}"
+
+
+def _holds(destination: Path, sha256: str) -> bool | None:
+    """True when ``destination`` holds the release of this archive, False when it holds another
+    archive's, None when there is nothing there."""
     marker = destination / MARKER
     if marker.is_file():
-        recorded = json.loads(marker.read_text(encoding="utf-8"))
-        if recorded.get("sha256") == sha256:
-            return destination
-        raise ActionError(
-            f"{destination} holds another archive of release {version} "
-            f"(sha256 {recorded.get('sha256')}); move it aside to extract this one", retryable=False)
+        return bool(json.loads(marker.read_text(encoding="utf-8")).get("sha256") == sha256)
     if destination.exists():
         raise ActionError(f"{destination} exists but was not extracted by upgrader; move it aside",
                           retryable=False)
+    return None
+
+
+def extract(archive: Path, releases: Path, *, sha256: str, version: str, owner: str) -> Path:
+    """Extract ``archive`` into ``releases`` (see ``release_folders``) safely and atomically;
+    returns the release folder.
+
+    Idempotent: a folder already holding this archive's release is used as it is. The temporary
+    folder is ``owner``'s own (the project name: each project holds its own lock), so another
+    project extracting at the same time never touches it; a temporary folder left by an
+    interrupted extraction is removed first.
+    """
+    candidates = release_folders(releases, version, sha256)
+    held = [_holds(folder, sha256) for folder in candidates]
+    for folder, holds in zip(candidates, held, strict=True):
+        if holds:
+            return folder
+    if None not in held:
+        raise ActionError(f"{candidates[-1]} holds another archive of release {version}; "
+                          "move it aside to extract this one", retryable=False)
     found = members(archive)
     needed = expanded_size(found)
-    free = shutil.disk_usage(destination.parent).free
+    free = shutil.disk_usage(releases).free
     if needed > free:
         raise ActionError(f"not enough disk space to extract {archive.name}: needs {needed} bytes, "
-                          f"{free} free in {destination.parent}", retryable=False)
-    temporary = destination.with_name(f".{destination.name}.partial")
+                          f"{free} free in {releases}", retryable=False)
+    temporary = releases / f".{version}.{owner}.partial"
     if temporary.exists():
-        _make_writable(temporary)
-        shutil.rmtree(temporary)
+        remove_release(temporary)
     temporary.mkdir(mode=0o755)
     try:
         with _open(archive) as tar:
@@ -233,27 +254,39 @@ def extract(archive: Path, destination: Path, *, sha256: str, version: str) -> P
                 _check_member(archive, info)  # the same checks again, on the entries we extract
                 tar.extract(info, temporary, filter="data")
     except PackageError:
-        shutil.rmtree(temporary, ignore_errors=True)
+        remove_release(temporary)
         raise
     except (tarfile.TarError, EOFError, zlib.error, KeyError) as error:
-        shutil.rmtree(temporary, ignore_errors=True)
+        remove_release(temporary)
         raise PackageError(f"{archive.name}: extraction failed ({error})") from None
     except OSError as error:
-        shutil.rmtree(temporary, ignore_errors=True)
+        remove_release(temporary)
         raise ActionError(f"extracting {archive.name} failed: {error.strerror}") from None
     # Links are checked one by one as text; a chain of them (a -> b/.., then b -> ..) can still
     # lead out once all exist. Resolve every link of the finished tree.
     inside = temporary.resolve()
     for path in temporary.rglob("*"):
         if path.is_symlink() and not path.resolve().is_relative_to(inside):
-            shutil.rmtree(temporary, ignore_errors=True)
+            remove_release(temporary)
             raise PackageError(f"{archive.name}: entry {str(path.relative_to(temporary))!r} is a link "
                                "pointing outside the release folder")
     (temporary / MARKER).write_text(
         json.dumps({"sha256": sha256, "version": version, "archive": str(archive)}) + "\n")
     _make_read_only(temporary)
-    os.replace(temporary, destination)
-    return destination
+    for folder in candidates:
+        try:
+            os.rename(temporary, folder)  # refused when a folder is there (another project was first)
+            return folder
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                remove_release(temporary)
+                raise ActionError(f"extracting {archive.name} failed: {error.strerror}") from None
+            if _holds(folder, sha256):
+                remove_release(temporary)
+                return folder
+    remove_release(temporary)
+    raise ActionError(f"{candidates[-1]} holds another archive of release {version}; "
+                      "move it aside to extract this one", retryable=False)
 
 
 def _make_read_only(folder: Path) -> None:

@@ -47,7 +47,10 @@ class Project:
 
     @property
     def downloads_dir(self) -> Path:
-        return self.root / "downloads"
+        """``downloads/<name>/``: each project downloads (to ``<version>/<archive>``) under its own
+        lock into its own folder, so two projects never write one ``.part`` file, nor replace each
+        other's archive of the same name."""
+        return self.root / "downloads" / self.name
 
     @property
     def log_path(self) -> Path:

@@ -39,7 +39,7 @@ def extracted(root: Path) -> set[str]:
 
 def downloaded(root: Path) -> set[str]:
     prefix, suffix = f"{PRODUCT}-", ".tar.gz"
-    return {path.name[len(prefix):-len(suffix)] for path in (root / "downloads").iterdir()
+    return {path.name[len(prefix):-len(suffix)] for path in (root / "downloads" / "acme").glob("*/*")
             if path.name.startswith(prefix) and path.name.endswith(suffix)}
 
 

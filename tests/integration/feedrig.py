@@ -511,7 +511,7 @@ class Rig:
         self.project_dir.mkdir(parents=True)
         self.state = self.root / "state" / name
         self.releases = self.root / "releases"
-        self.downloads = self.root / "downloads"
+        self.downloads = self.root / "downloads" / name  # downloads/<project>/<version>/<archive>
         self.site = tmp / "site"
         self.feed = Publisher(self.site / name)
         self.workflow_path = tmp / "workflow.yaml"
@@ -642,7 +642,7 @@ class Rig:
         return data
 
     def downloaded(self) -> list[str]:
-        return sorted(path.name for path in self.downloads.iterdir()) if self.downloads.is_dir() else []
+        return sorted(path.name for path in self.downloads.glob("*/*"))
 
     def extracted(self) -> list[str]:
         return sorted(path.name for path in self.releases.iterdir()) if self.releases.is_dir() else []

@@ -43,14 +43,14 @@ def test_first_install_takes_the_newest_allowed_release_and_a_second_run_is_up_t
     assert result.returncode == 0, result.output
     assert "completed" in result.stdout.splitlines()[-1], result.output
 
-    # releases/1.1.0 holds the package's files, byte for byte; downloads/ the archive.
+    # releases/1.1.0 holds the package's files, byte for byte; downloads/<project>/1.1.0/ the archive.
     folder = rig.releases / "1.1.0"
     for name, data in release_files("1.1.0").items():
         assert (folder / name).read_bytes() == data, name
     assert rig.extracted() == ["1.1.0"]
     archive = rig.feed.archive_path("1.1.0")
     assert rig.downloaded() == [archive.name]
-    assert sha256_of(rig.downloads / archive.name) == sha256_of(archive)
+    assert sha256_of(rig.downloads / "1.1.0" / archive.name) == sha256_of(archive)
     assert rig.installed() == "1.1.0"
     assert archive_requests(rig) == [rig.archive_path("1.1.0")]
 

@@ -41,7 +41,7 @@ def test_a_download_cut_off_halfway_continues_where_it_broke_off(rig: Rig):
     result = rig.cli("run")
     assert result.returncode == 0, result.output
     assert rig.installed() == "1.0.0"
-    assert sha256_of(rig.downloads / rig.feed.archive_path("1.0.0").name) == entry["sha256"]
+    assert sha256_of(rig.downloads / "1.0.0" / rig.feed.archive_path("1.0.0").name) == entry["sha256"]
 
     requests = rig.server.requests(path)
     assert len(requests) == 2, [(r.status, r.range, r.sent) for r in requests]
@@ -60,7 +60,7 @@ def test_a_killed_download_resumes_and_fetches_only_the_rest(rig: Rig):
     size = entry["size"]
     path = rig.archive_path("1.0.0")
     rig.server.behave(path, rate=25e6)
-    part = rig.downloads / (rig.feed.archive_path("1.0.0").name + ".part")
+    part = rig.downloads / "1.0.0" / (rig.feed.archive_path("1.0.0").name + ".part")
 
     process = rig.start("run")
 

@@ -139,6 +139,9 @@ HOSTILE = [
 ]
 
 
+OWNER = "acme"
+
+
 @pytest.mark.parametrize(("build", "match"), HOSTILE)
 def test_extract_refuses_a_hostile_archive(tmp_path: Path, releases: Path, build: Builder,
                                            match: str) -> None:
@@ -146,7 +149,7 @@ def test_extract_refuses_a_hostile_archive(tmp_path: Path, releases: Path, build
     build(archive)
     before = tree(tmp_path)
     with pytest.raises(PackageError, match=match) as caught:
-        extract(archive, releases / VERSION, sha256=SHA, version=VERSION)
+        extract(archive, releases, sha256=SHA, version=VERSION, owner=OWNER)
     assert caught.value.retryable is False
     assert caught.value.release_fault is True
     # No releases/1.1.0, no .1.1.0.partial, nothing written anywhere else under tmp_path.
@@ -173,7 +176,7 @@ def test_members_refuses_a_gzip_bomb(gzip_bomb: Path) -> None:
 
 def test_extract_refuses_a_gzip_bomb_and_leaves_nothing(gzip_bomb: Path, releases: Path) -> None:
     with pytest.raises(PackageError, match="gzip bomb"):
-        extract(gzip_bomb, releases / VERSION, sha256=SHA, version=VERSION)
+        extract(gzip_bomb, releases, sha256=SHA, version=VERSION, owner=OWNER)
     assert list(releases.iterdir()) == []
 
 
@@ -221,7 +224,7 @@ def test_extract_a_safe_release(tmp_path: Path, releases: Path, prefix: str) -> 
     assert not any(name.startswith("./") for name in names)
 
     destination = releases / VERSION
-    assert extract(archive, destination, sha256=SHA, version=VERSION) == destination
+    assert extract(archive, releases, sha256=SHA, version=VERSION, owner=OWNER) == destination
     assert tree(releases) == {
         "1.1.0": "dir",
         f"1.1.0/{MARKER}": f"file {(destination / MARKER).stat().st_size}",
@@ -249,40 +252,64 @@ def test_extract_a_safe_release(tmp_path: Path, releases: Path, prefix: str) -> 
 def test_extract_twice_is_a_no_op(tmp_path: Path, releases: Path) -> None:
     archive = write_archive(tmp_path / ARCHIVE, safe_release(""))
     destination = releases / VERSION
-    extract(archive, destination, sha256=SHA, version=VERSION)
+    extract(archive, releases, sha256=SHA, version=VERSION, owner=OWNER)
     before = tree(releases)
     marker_time = (destination / MARKER).stat().st_mtime_ns
     archive.unlink()  # the second call must not even read the archive
-    assert extract(archive, destination, sha256=SHA, version=VERSION) == destination
+    assert extract(archive, releases, sha256=SHA, version=VERSION, owner=OWNER) == destination
     assert tree(releases) == before
     assert (destination / MARKER).stat().st_mtime_ns == marker_time
 
 
 def test_a_stale_partial_folder_is_removed(tmp_path: Path, releases: Path) -> None:
     archive = write_archive(tmp_path / ARCHIVE, safe_release(""))
-    stale = releases / f".{VERSION}.partial"
+    stale = releases / f".{VERSION}.{OWNER}.partial"
     (stale / "config").mkdir(parents=True)
     (stale / "config" / "half-written.conf").write_text("lis")
     (stale / "config" / "half-written.conf").chmod(0o444)
     (stale / "config").chmod(0o555)
     destination = releases / VERSION
-    extract(archive, destination, sha256=SHA, version=VERSION)
+    extract(archive, releases, sha256=SHA, version=VERSION, owner=OWNER)
     assert not stale.exists()
     assert not (destination / "config" / "half-written.conf").exists()
     assert sorted(path.name for path in releases.iterdir()) == [VERSION]
 
 
-def test_a_destination_holding_another_archive_is_refused(tmp_path: Path, releases: Path) -> None:
+def test_another_archive_of_the_same_version_goes_beside_it(tmp_path: Path, releases: Path) -> None:
+    """Another project's package of the same version (another product, another organisation's
+    build) never replaces nor blocks the first: it goes to releases/<version>@<sha12>."""
     archive = write_archive(tmp_path / ARCHIVE, safe_release(""))
-    destination = releases / VERSION
-    extract(archive, destination, sha256=SHA, version=VERSION)
+    first = extract(archive, releases, sha256=SHA, version=VERSION, owner=OWNER)
     before = tree(releases)
-    with pytest.raises(ActionError, match=rf"holds another archive of release {VERSION} \(sha256 {SHA}\)") \
-            as caught:
-        extract(archive, destination, sha256="b" * 64, version=VERSION)
-    assert caught.value.retryable is False
-    assert not isinstance(caught.value, PackageError)
-    assert tree(releases) == before
+    other = "b" * 64
+    second = extract(archive, releases, sha256=other, version=VERSION, owner="beta")
+    assert (first, second) == (releases / VERSION, releases / f"{VERSION}@bbbbbbbbbbbb")
+    assert {key: value for key, value in tree(releases).items() if key.startswith(f"{VERSION}/")} == \
+        {key: value for key, value in before.items() if key.startswith(f"{VERSION}/")}
+    assert json.loads((second / MARKER).read_text())["sha256"] == other
+    # Each converges on its own folder when run again; a third archive has its own as well.
+    assert extract(archive, releases, sha256=other, version=VERSION, owner="beta") == second
+    assert extract(archive, releases, sha256=SHA, version=VERSION, owner=OWNER) == first
+    assert extract(archive, releases, sha256="c" * 64, version=VERSION, owner="gamma") == \
+        releases / f"{VERSION}@cccccccccccc"
+
+
+def test_a_project_that_loses_the_race_uses_the_release_the_winner_extracted(
+    tmp_path: Path, releases: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two projects extract the same archive at once, each into its own temporary folder: the one
+    whose rename comes second finds the release in place and uses it; its temporary folder goes."""
+    archive = write_archive(tmp_path / ARCHIVE, safe_release(""))
+    real_members = package.members
+
+    def winner_first(path: Path) -> list[package.Member]:
+        monkeypatch.setattr(package, "members", real_members)
+        extract(archive, releases, sha256=SHA, version=VERSION, owner="winner")
+        return real_members(path)
+
+    monkeypatch.setattr(package, "members", winner_first)
+    assert extract(archive, releases, sha256=SHA, version=VERSION, owner=OWNER) == releases / VERSION
+    assert sorted(path.name for path in releases.iterdir()) == [VERSION]
 
 
 def test_a_destination_not_extracted_by_upgrader_is_refused(tmp_path: Path, releases: Path) -> None:
@@ -290,14 +317,14 @@ def test_a_destination_not_extracted_by_upgrader_is_refused(tmp_path: Path, rele
     (releases / VERSION).mkdir()
     (releases / VERSION / "compose.yaml").write_text("mine\n")
     with pytest.raises(ActionError, match="not extracted by upgrader") as caught:
-        extract(archive, releases / VERSION, sha256=SHA, version=VERSION)
+        extract(archive, releases, sha256=SHA, version=VERSION, owner=OWNER)
     assert caught.value.retryable is False
     assert (releases / VERSION / "compose.yaml").read_text() == "mine\n"
 
 
 def test_remove_release_deletes_a_read_only_release(tmp_path: Path, releases: Path) -> None:
     archive = write_archive(tmp_path / ARCHIVE, safe_release(""))
-    destination = extract(archive, releases / VERSION, sha256=SHA, version=VERSION)
+    destination = extract(archive, releases, sha256=SHA, version=VERSION, owner=OWNER)
     package.remove_release(destination)
     assert not destination.exists()
     package.remove_release(destination)  # gone already: nothing to do

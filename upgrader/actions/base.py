@@ -55,7 +55,8 @@ class Context:
             "root": str(self.project.root),
             "project": str(self.project.dir),
             "export": str(self.project.export_dir),
-            "release": str(self.project.releases_dir / to_version) if to_version else None,
+            "release": (self.data.get("release_dir") or str(self.project.releases_dir / to_version)
+                        if to_version else None),
             "name": self.project.name,
             "from_version": self.from_version or "",
             "to_version": to_version or "",

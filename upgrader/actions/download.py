@@ -1,6 +1,6 @@
 """``action: download``: fetch the release archive into ``downloads/``, resumably.
 
-Streams to ``downloads/<archive>.part`` with the sha256 computed as bytes arrive, continues an
+Streams to ``downloads/<project>/<version>/<archive>.part`` with the sha256 computed as bytes arrive, continues an
 interrupted download with an HTTP Range request, checks the size and checksum of the (signed)
 index, and renames the file when complete. An archive already there with the right sha256 is not
 fetched again. Hands ``archive`` (its path) to later steps.
@@ -44,8 +44,9 @@ def download(context: Context) -> None:
     url = str(release["url"])
     version = str(release["version"])
     client = feed_for(context.project) if context.project.config.get("feed") else Feed("file:///")
-    make_dirs(context.project.downloads_dir)
-    destination = context.project.downloads_dir / archive_name(url, version)
+    folder = context.project.downloads_dir / version
+    make_dirs(folder)
+    destination = folder / archive_name(url, version)
     size = int(str(release["size"]))
     context.journal("download", {"url": url, "bytes": size, "to": str(destination)})
     client.download(

@@ -1,5 +1,9 @@
 """``action: extract``: unpack the verified archive into ``releases/<version>/``, safely.
 
+Projects of one root share ``releases/<version>/`` when they run the same archive; another
+archive of the same version (another product, another organisation's package) goes to
+``releases/<version>@<sha12>/``.
+
 Extraction goes to a temporary folder that is renamed into place when complete; running it
 again converges (DESIGN §4). Hands ``release_dir`` to later steps.
 """
@@ -22,7 +26,7 @@ def extract(context: Context) -> None:
     if "archive" not in context.data:
         raise ActionError("nothing to extract: no archive was downloaded in this run", retryable=False)
     make_dirs(context.project.releases_dir)
-    destination = context.project.releases_dir / str(release["version"])
-    package.extract(Path(context.data["archive"]), destination,
-                    sha256=str(release["sha256"]), version=str(release["version"]))
+    destination = package.extract(Path(context.data["archive"]), context.project.releases_dir,
+                                  sha256=str(release["sha256"]), version=str(release["version"]),
+                                  owner=context.project.name)
     context.data["release_dir"] = str(destination)
