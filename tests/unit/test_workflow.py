@@ -314,7 +314,15 @@ def test_classic_runs_the_plain_sequence(tmp_path: Path) -> None:
         "downloaded", "verified", "extracted", "stopped", "exported", "pulled", "started",
         "healthy",
     ]
-    assert [step.name for step in workflow.steps if step.undo] == ["stop", "export", "start"]
+    assert [step.name for step in workflow.steps if step.undo] == ["download", "stop", "export", "start"]
+
+
+@pytest.mark.parametrize("name", ["upgrade", "classic"])
+def test_a_rollback_ends_by_making_sure_the_release_before_runs(name: str, tmp_path: Path) -> None:
+    """The first step's undo is the last thing a rollback does: ensure_running."""
+    workflow = load_workflow(resolve(name, tmp_path))
+    first = workflow.steps[0]
+    assert first.undo is not None and first.undo.action == "ensure_running"
 
 
 def test_upgrade_prefetches_before_it_stops(tmp_path: Path) -> None:

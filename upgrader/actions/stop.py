@@ -1,9 +1,14 @@
-"""``action: stop`` and the undo ``start_previous``.
+"""``action: stop`` and the undos ``start_previous`` and ``ensure_running``.
 
 ``stop`` first records what runs (each service's image and image id, the export folder) so that
 ``start_previous`` can bring exactly that back, then takes the project down with
 ``compose down`` (volumes are kept). A project with nothing running stops successfully. As the
 undo of ``start`` it takes down what the failed start brought up.
+
+``ensure_running`` is the undo of a workflow's first step, so the last thing a rollback does:
+the release that ran before the run must run, and be healthy, when the rollback says
+``rolled_back``. Usually it does and this costs one look; when something else stopped it (the
+Docker Engine restarted mid-run, a host reboot) it is started again.
 """
 
 from __future__ import annotations
@@ -49,4 +54,24 @@ def start_previous(context: Context) -> None:
         if image_id and found is not None and found.id != image_id:
             engine.tag(image_id, reference)
     compose.up(context.project.name, export, on_line=lambda line: context.journal("step_output", line))
+    wait_until_healthy(context, export)
+
+
+@register("ensure_running")
+def ensure_running(context: Context) -> None:
+    """Every service of the project's export runs and is healthy (started if not)."""
+    from upgrader.actions.health import wait_until_healthy
+    from upgrader.runtime import compose, engine
+
+    export = context.project.export_dir
+    if not context.from_version:
+        return  # a first install: nothing ran before this run
+    if not (export / "compose.yaml").is_file():
+        context.journal("ensure_running", f"{export} holds no compose.yaml; nothing to start")
+        return
+    running = {c.service for c in engine.containers(context.project.name) if c.status == "running"}
+    missing = sorted(set(compose.services(export)) - running)
+    if missing:
+        context.journal("ensure_running", f"not running: {', '.join(missing)}; starting the release that ran before")
+        compose.up(context.project.name, export, on_line=lambda line: context.journal("step_output", line))
     wait_until_healthy(context, export)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from upgrader.errors import ActionError
-from upgrader.runtime import process
+from upgrader.runtime import engine, process
 
 
 class ComposeUnavailable(ActionError):
@@ -61,6 +61,7 @@ def command() -> tuple[str, ...]:
 
 def _run(project: str, export: Path | None, arguments: list[str], what: str,
          on_line: Callable[[str], None] | None, timeout: float) -> None:
+    engine.client()  # the engine answers (or, lost mid-run, is waited for) before Compose talks to it
     argv = [*command(), "-p", project]
     cwd = "/"
     if export is not None:
@@ -68,6 +69,8 @@ def _run(project: str, export: Path | None, arguments: list[str], what: str,
         cwd = str(export)
     result = process.run([*argv, *arguments], cwd=cwd, timeout=timeout, on_line=on_line)
     if result.returncode != 0:
+        if any("Cannot connect to the Docker daemon" in line for line in result.lines):
+            raise engine.lost(f"docker compose {what}")
         tail = "\n".join(result.tail(8))
         raise ActionError(f"docker compose {what} of {project} failed (exit {result.returncode})"
                           + (f":\n{tail}" if tail else ""))

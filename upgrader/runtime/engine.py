@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,18 +39,31 @@ def _explain(error: Exception) -> RuntimeUnavailable:
     return RuntimeUnavailable(f"the Docker Engine is not usable: {text.splitlines()[0] if text else error}")
 
 
+# An engine lost in the middle of a run (``systemctl restart docker``, an engine upgrade) is
+# waited for this long before the step fails; an engine that was never there fails at once.
+ENGINE_WAIT = 60.0
+_lost_at: float | None = None
+
+
 @functools.cache
 def client() -> Any:
     """The engine's client (cached); raises ``RuntimeUnavailable``."""
+    global _lost_at
     import docker
     import docker.errors
 
-    try:
-        engine = docker.from_env(timeout=120)
-        engine.ping()
-    except (docker.errors.DockerException, OSError) as error:
-        client.cache_clear()
-        raise _explain(error) from None
+    while True:
+        try:
+            engine = docker.from_env(timeout=120)
+            engine.ping()
+            break
+        except (docker.errors.DockerException, OSError) as error:
+            if _lost_at is None or time.monotonic() - _lost_at > ENGINE_WAIT:
+                raise _explain(error) from None
+            time.sleep(0.5)
+    if _lost_at is not None:
+        logger.info("the Docker Engine answers again after %.1f s", time.monotonic() - _lost_at)
+    _lost_at = None
     return engine
 
 
@@ -68,6 +82,7 @@ def split_reference(reference: str) -> tuple[str, str]:
 def pull(reference: str, progress: Callable[[dict[str, Any]], None] | None = None) -> str:
     """Pull ``reference`` (always with its explicit tag), streaming layer progress; its digest."""
     import docker.errors
+    import urllib3.exceptions
 
     repository, tag = split_reference(reference)
     api = client().api
@@ -85,8 +100,8 @@ def pull(reference: str, progress: Callable[[dict[str, Any]], None] | None = Non
         raise ActionError(f"pulling {reference}: {error.explanation or error}") from None
     except docker.errors.DockerException as error:
         raise _explain(error) from None
-    except OSError as error:  # requests' ConnectionError: the engine went away mid-pull
-        raise _unreachable(error) from None
+    except (OSError, urllib3.exceptions.HTTPError) as error:  # the engine went away mid-pull
+        raise lost(type(error).__name__) from None
     return digest(reference) or ""
 
 
@@ -114,7 +129,7 @@ def image(reference: str) -> Any | None:
     except docker.errors.APIError as error:
         raise ActionError(f"inspecting {reference}: {error.explanation or error}") from None
     except (requests.exceptions.ConnectionError, docker.errors.DockerException) as error:
-        raise _unreachable(error) from None
+        raise lost(type(error).__name__) from None
 
 
 def digest(reference: str) -> str | None:
@@ -151,9 +166,12 @@ class Container:
     image_id: str
 
 
-def _unreachable(error: Exception) -> RuntimeUnavailable:
-    client.cache_clear()  # the engine restarted or went away: connect afresh next time
-    return RuntimeUnavailable(f"lost the Docker Engine ({type(error).__name__}); it may be restarting")
+def lost(cause: str) -> RuntimeUnavailable:
+    """The engine went away mid-run: the next ``client()`` connects afresh, waiting for it."""
+    global _lost_at
+    client.cache_clear()
+    _lost_at = _lost_at or time.monotonic()
+    return RuntimeUnavailable(f"lost the Docker Engine ({cause}); it may be restarting")
 
 
 def containers(project: str) -> list[Container]:
@@ -166,7 +184,7 @@ def containers(project: str) -> list[Container]:
     except docker.errors.APIError as error:
         raise ActionError(f"listing containers: {error.explanation or error}") from None
     except (requests.exceptions.ConnectionError, docker.errors.DockerException) as error:
-        raise _unreachable(error) from None
+        raise lost(type(error).__name__) from None
     result = []
     for container in found:
         labels = container.labels
