@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -103,6 +104,29 @@ def test_missing_images_fail_the_prefetch_while_the_old_release_serves_on(projec
     assert project.installed()["version"] == "1.0.0"
 
 
+def test_a_rollback_starts_the_release_before_when_something_else_stopped_it(project: DockerProject):
+    """The old release was stopped behind upgrader's back (an engine restart, a person): a run
+    that fails before its own stop must not end 'rolled back' with nothing running. The
+    rollback's last undo, ensure_running, starts it and waits until it is healthy."""
+    project.install("1.0.0")
+    project.publish("1.4.0", images=never_pushed())
+    ids = subprocess.run(["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={project.name}"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert len(ids) == 2
+    subprocess.run(["docker", "stop", "-t", "1", *ids], capture_output=True, check=True)
+    assert answer(project.port, timeout=1) is None
+
+    result = project.upgrader("run", "--to", "1.4.0")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert project.status()["run"]["status"] == "rolled_back"
+    assert [entry["step"] for entry in journal_events(project, "undo_done")] == ["download"]
+    started = journal_events(project, "ensure_running")
+    assert len(started) == 1 and "not running: web, worker" in str(started[0]), started
+    assert set(project.assert_serves("1.0.0")) == {"1.0.0"}
+    assert project.installed()["version"] == "1.0.0"
+
+
 def test_missing_images_under_the_classic_workflow_roll_back_to_the_old_release(project: DockerProject):
     project.configure("classic")
     project.install("1.0.0")
@@ -115,7 +139,7 @@ def test_missing_images_under_the_classic_workflow_roll_back_to_the_old_release(
     run = project.status()["run"]
     assert run["status"] == "rolled_back"
     assert "step pull failed" in run["error"] and "missing-" in run["error"], run["error"]
-    assert [entry["step"] for entry in journal_events(project, "undo_done")] == ["export", "stop"]
+    assert [entry["step"] for entry in journal_events(project, "undo_done")] == ["export", "stop", "download"]
     assert "acme/web:1.0.0" in (project.dir / "export" / "compose.yaml").read_text()
     assert project.installed()["version"] == "1.0.0"
 
