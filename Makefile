@@ -15,10 +15,12 @@ $(BIN)/upgrader: pyproject.toml
 install: $(BIN)/upgrader
 
 # Every tier: unit (pure logic), integration (real files, processes, signals), e2e (the
-# installed command). tests/provision.sh starts whatever the tiers need that is not running.
+# installed command), then the short form of the reliability suite and the bad-input corpus.
+# tests/provision.sh starts whatever the tiers need that is not running.
 test: install
 	bash tests/provision.sh
 	$(BIN)/pytest $(PYTEST_ARGS) tests/unit tests/integration tests/e2e
+	$(BIN)/pytest $(PYTEST_ARGS) -m "not slow" tests/reliability tests/corpus
 
 unit: install
 	$(BIN)/pytest $(PYTEST_ARGS) tests/unit

@@ -110,7 +110,7 @@ class ProjectStore:
         write_atomic(self.holder_path, json.dumps({**holder, "run_id": run_id}).encode())
 
     def _locked_message(self) -> str:
-        holder = self._read_holder()
+        holder = self._holder_soon()
         if holder is None:
             return f"project '{self.dir.name}' is locked by another upgrader process"
         run = f", run {holder['run_id']}" if holder.get("run_id") else ""
@@ -118,6 +118,16 @@ class ProjectStore:
             f"project '{self.dir.name}' is locked by upgrader pid {holder.get('pid')}{run} "
             f"(since {holder.get('since')}); wait for it or pass --wait-lock SECONDS"
         )
+
+    def _holder_soon(self) -> dict[str, Any] | None:
+        """lock.holder of a process that holds the lock: it writes the file just after acquiring
+        (and removes it just before releasing), so give it a moment."""
+        for _ in range(50):
+            holder = self._read_holder()
+            if holder is not None:
+                return holder
+            time.sleep(0.01)
+        return None
 
     def _read_holder(self) -> dict[str, Any] | None:
         try:
@@ -137,13 +147,7 @@ class ProjectStore:
         try:
             lock.acquire(timeout=0)
         except filelock.Timeout:
-            # The holder writes lock.holder just after acquiring: give it a moment.
-            for _ in range(20):
-                holder = self._read_holder()
-                if holder is not None:
-                    return holder
-                time.sleep(0.01)
-            return {"pid": None, "run_id": None}
+            return self._holder_soon() or {"pid": None, "run_id": None}
         except OSError:
             return None
         lock.release()
