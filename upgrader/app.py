@@ -6,6 +6,7 @@ import logging
 import random
 import re
 import time
+from contextlib import ExitStack
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -496,31 +497,41 @@ def doctor(options: Options) -> Result:
 
 
 def prune(options: Options, keep: int | None) -> Result:
-    """Remove superseded releases, their downloads and images; never the running or previous."""
+    """Remove superseded releases, their downloads and images; never the running or previous.
+
+    Projects of one root share ``releases/``: prune holds every other project's lock too, so none
+    of them starts a run on a release while it is being removed.
+    """
     from upgrader import pruning
 
     project, store = _open(options)
-    with store.lock(None, options.wait_lock):
+    with store.lock(None, options.wait_lock), ExitStack() as held:
         run = store.read_run()
         if run is not None and run["status"] in engine.UNFINISHED:
             raise RunBlockedError(_blocked_message(run, run["status"] in (engine.RUNNING, engine.ROLLING_BACK)))
+        others = _other_stores(project)
+        for other in others:
+            held.enter_context(other.lock(None, options.wait_lock))
         keep_count = keep if keep is not None else int(project.config.get("keep_releases", 2))
-        removed = pruning.prune(project, store.read_installed(), keep_count, _used_by_others(project))
+        removed = pruning.prune(project, store.read_installed(), keep_count, _used_by(others))
     return Result("prune", removed, message=f"removed {len(removed)} release(s)")
 
 
-def _used_by_others(project: Project) -> tuple[set[str], set[str]]:
-    """The versions and images the root's other projects use (see ``pruning.prune``). A state
-    file that cannot be read stops the prune: what it protects is unknown."""
+def _other_stores(project: Project) -> list[ProjectStore]:
+    """The state folders of the root's other projects (also of projects whose folder is gone)."""
+    folder = project.root / "state"
+    return [ProjectStore(entry) for entry in sorted(folder.iterdir() if folder.is_dir() else [])
+            if entry.name != project.name and NAME.match(entry.name) and entry.is_dir()]
+
+
+def _used_by(stores: list[ProjectStore]) -> tuple[set[str], set[str]]:
+    """The versions and images these projects use (see ``pruning.prune``). A state file that
+    cannot be read stops the prune: what it protects is unknown."""
     from upgrader import pruning
 
     versions: set[str] = set()
     images: set[str] = set()
-    folders = (project.root / "state").iterdir() if (project.root / "state").is_dir() else iter(())
-    for folder in folders:
-        if folder.name == project.name or not NAME.match(folder.name) or not folder.is_dir():
-            continue
-        other = ProjectStore(folder)
+    for other in stores:
         installed = other.read_installed()
         versions |= pruning.versions_used(installed, other.read_run())
         for entry in (installed, (installed or {}).get("previous")):

@@ -46,7 +46,6 @@ def test_ten_runs_at_once_make_one_upgrade(project: RelProject) -> None:
     assert len(history) == history_before + 1 and history[0]["outcome"] == "completed", history
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("products", ["same-product", "two-products"])
 def test_two_projects_in_one_root_proceed_independently(make_project: ProjectFactory, tmp_path, products: str):
     """Two projects under one root (one server folder): both run at the same time, each to its
@@ -99,7 +98,6 @@ def test_a_project_held_mid_run_does_not_block_another(make_project: ProjectFact
         check_invariant(baseline, versions=["1.1.0"], outcome="completed")
 
 
-@pytest.mark.slow
 def test_pruning_one_project_keeps_another_projects_release(make_project: ProjectFactory, tmp_path):
     """Two projects of one root: one runs 1.0.0, the other moves on to 1.2.0 and prunes with
     --keep 0. The release the first project runs (and its downloads) stay; it still serves and can
@@ -120,3 +118,29 @@ def test_pruning_one_project_keeps_another_projects_release(make_project: Projec
     assert (running_release / "compose.yaml").exists(), \
         f"the release project {staying.name} runs was removed by {moving.name}'s prune: {pruned.stdout}"
     check_invariant(baseline, versions=["1.0.0"], outcome="completed")
+
+
+def test_prune_does_not_remove_releases_while_another_project_runs(make_project: ProjectFactory, tmp_path):
+    """Projects of one root share releases/: while another project's run holds its lock, prune
+    exits 75 naming that project and removes nothing; once the run is over, prune works."""
+    root = tmp_path / "shared-root"
+    moving, running = make_project("a", root=root), make_project("b", root=root)
+    for project in (moving, running):
+        project.install("1.0.0")
+        project.publish("1.1.0")
+    assert moving.cli("run", "--to", "1.1.0").returncode == 0
+    hold = hold_workflow("upgrade", "extracted", running.test_dir)
+    running.configure(hold.path)
+    held = running.spawn("run")
+    wait_until(lambda: hold.reached() or held.poll() is not None, 120, "the other project's run holds")
+    releases = sorted(path.name for path in (root / "releases").iterdir())
+
+    pruned = moving.cli("prune", "--keep", "0")
+
+    assert pruned.returncode == EXIT_LOCKED, pruned.output
+    assert f"project '{running.name}' is locked by upgrader pid {held.pid}" in pruned.stderr, pruned.output
+    assert sorted(path.name for path in (root / "releases").iterdir()) == releases
+    hold.let_go()
+    held.wait(timeout=240)
+    assert held.returncode == 0, running.output_of(held)
+    assert moving.cli("prune", "--keep", "0").returncode == 0
