@@ -417,8 +417,7 @@ def restart_engine() -> None:
     start_engine()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("workflow", ["upgrade", "classic"])
+@pytest.mark.parametrize("workflow", ["upgrade", pytest.param("classic", marks=pytest.mark.slow)])
 def test_engine_restarted_mid_pull(project: RelProject, workflow: str) -> None:
     """dockerd is restarted while the new images are pulled (for classic: while the server is
     down). Whatever the run does, afterwards the server answers and status says what happened."""
