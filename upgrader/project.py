@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from upgrader import yamlsafe
 from upgrader.errors import ConfigError, UsageError
 from upgrader.validation import check, raise_if_errors
@@ -114,10 +112,6 @@ def load_project(root: Path, name: str) -> Project:
         document = yamlsafe.load(text)
     except yamlsafe.YAMLRefused as error:
         raise ConfigError(f"{path}: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(error, 'problem', error)}") from None
     if document is None:
         document = {}
     if not isinstance(document, dict):

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from upgrader import resources, yamlsafe
 from upgrader.errors import ConfigError
 from upgrader.validation import check, raise_if_errors
@@ -124,11 +122,6 @@ def parse_workflow(
         document = yamlsafe.load(text)
     except yamlsafe.YAMLRefused as error:
         raise ConfigError(f"{path}: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: at '(top level)': must be a mapping of workflow keys")
     raise_if_errors(str(path), check(document, "workflow.schema.json"))

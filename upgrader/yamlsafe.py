@@ -63,9 +63,11 @@ def _check_size(node: yaml.Node) -> None:
 
 
 def load(text: str) -> Any:
-    """The document in ``text``; raises ``YAMLRefused`` (or ``yaml.YAMLError``) when refused."""
-    loader = _Loader(text)
+    """The document in ``text``; raises ``YAMLRefused`` saying why and where when it is refused
+    (not YAML at all, an alias bomb, nested too deeply, a key that is not text)."""
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -73,8 +75,14 @@ def load(text: str) -> Any:
         document = loader.construct_document(node)
     except RecursionError:
         raise YAMLRefused("nested too deeply") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise YAMLRefused(f"not valid YAML{at}: {problem}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     where = non_text_key(document)
     if where is not None:
         raise YAMLRefused(f"at '{where[0]}': the key {where[1]!r} is not text (quote it)")
