@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tarfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.integration.support import wait_for
 
 UPGRADER = Path(sys.executable).with_name("upgrader")
 FAKE_SERVER = Path(__file__).resolve().with_name("fake_server.sh")
@@ -66,18 +67,6 @@ def status(root: Path, name: str) -> dict[str, Any]:
     assert result.returncode == 0, text(result)
     data: dict[str, Any] = json.loads(result.stdout)
     return data
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15, interval: float = 0.05) -> Any:
-    """Poll ``condition`` until it is truthy and return its value; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def free_port() -> int:

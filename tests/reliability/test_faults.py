@@ -215,6 +215,30 @@ def test_feed_stopped_mid_download(project: RelProject) -> None:
 # -- the registry stopped mid-pull ---------------------------------------------------------------
 
 
+def spawn_mid_pull(project: RelProject, workflow: str, rate: int) -> tuple[subprocess.Popen[bytes], Baseline]:
+    """A run of ``workflow`` from 1.0.0 to a 1.1.0 with fat images through the proxy at ``rate``
+    bytes a second, returned once its pull step has taken in ``rate`` bytes."""
+    world = project.world
+    installed_project(project, workflow)
+    project.publish("1.1.0", images=world.fat_images("1.1.0-fat"))
+    world.proxy.rate = rate
+    baseline = Baseline.take(project)
+    pull_step = "prefetch" if workflow == "upgrade" else "pull"
+    since = len(project.journal())
+    process = project.spawn("run")
+    try:
+        wait_until(lambda: project.events("step_started", pull_step, since) or process.poll() is not None, 120,
+                   f"step {pull_step} started")
+        before = world.proxy.sent
+        wait_until(lambda: world.proxy.sent - before > rate or process.poll() is not None, 120,
+                   "the pull under way")
+        assert process.poll() is None, project.output_of(process)
+    except BaseException:
+        world.proxy.rate = None
+        raise
+    return process, baseline
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("workflow", ["upgrade", "classic"])
 def test_registry_stopped_mid_pull(project: RelProject, workflow: str) -> None:
@@ -224,21 +248,8 @@ def test_registry_stopped_mid_pull(project: RelProject, workflow: str) -> None:
     world = project.world
     if not world.registry.owned:
         pytest.skip("the registry on our address was not started by this suite")
-    installed_project(project, workflow)
-    project.publish("1.1.0", images=world.fat_images("1.1.0-fat"))
-    world.proxy.rate = 1 << 20
-    baseline = Baseline.take(project)
-    pull_step = "prefetch" if workflow == "upgrade" else "pull"
-    since = len(project.journal())
-
-    process = project.spawn("run")
+    process, baseline = spawn_mid_pull(project, workflow, rate=1 << 20)
     try:
-        wait_until(lambda: project.events("step_started", pull_step, since) or process.poll() is not None, 120,
-                   f"step {pull_step} started")
-        before = world.proxy.sent
-        wait_until(lambda: world.proxy.sent - before > 1 << 20 or process.poll() is not None, 120,
-                   "1 MiB of the images arrived")
-        assert process.poll() is None, project.output_of(process)
         # The registry dies (SIGKILL): a graceful stop would let the transfers under way finish.
         registry = world.registry.process
         assert registry is not None
@@ -426,20 +437,8 @@ def test_engine_restarted_mid_pull(project: RelProject, workflow: str) -> None:
         pytest.skip(f"other suites' containers run ({', '.join(foreign[:5])}); restarting the engine "
                     "would break them (set RELIABILITY_RESTART_ENGINE=1 to force)")
     world = project.world
-    installed_project(project, workflow)
-    project.publish("1.1.0", images=world.fat_images("1.1.0-fat"))
-    world.proxy.rate = 512 << 10
-    baseline = Baseline.take(project)
-    pull_step = "prefetch" if workflow == "upgrade" else "pull"
-    since = len(project.journal())
-    process = project.spawn("run")
+    process, baseline = spawn_mid_pull(project, workflow, rate=512 << 10)
     try:
-        wait_until(lambda: project.events("step_started", pull_step, since) or process.poll() is not None, 120,
-                   f"step {pull_step} started")
-        before = world.proxy.sent
-        wait_until(lambda: world.proxy.sent - before > 512 << 10 or process.poll() is not None, 120,
-                   "the pull under way")
-        assert process.poll() is None, project.output_of(process)
         restart_engine()
         world.proxy.rate = None
         process.wait(timeout=300)
