@@ -163,7 +163,7 @@ def run(bench: Bench) -> CaseResult:
         "sha256sum'` (process start included; the digest is checked). upgrader's judged figure is the "
         "`download` step of a real `upgrader run --cron` whose workflow is that one step (project feed "
         "on the same server; its time from the journal's `step_started`/`step_done`, millisecond "
-        "resolution): streaming to `downloads/<name>.part`, sha256 as the bytes arrive, size and "
+        "resolution): streaming to `downloads/<project>/<version>/<archive>.part`, sha256 as the bytes arrive, size and "
         "checksum checked, fsync, rename. `Feed.download` called directly (`python -m "
         "benchmarks.fetch`) is shown beside it. Resumed download: `benchmarks.fetch` is started, "
         "SIGKILLed as soon as the server has sent half the archive, and started again (it resumes "
