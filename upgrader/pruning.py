@@ -76,7 +76,7 @@ def prune(project: Project, installed: dict[str, Any] | None, keep: int,
     superseded = sorted(
         (name for name, version in folders.items()
          if version < running and version_of(name) not in protected),
-        key=lambda name: folders[name], reverse=True,
+        key=lambda name: (folders[name], name), reverse=True,
     )
     room = max(0, keep - (1 if previous and any(version_of(name) == previous for name in folders) else 0))
     kept = superseded[:room]
