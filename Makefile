@@ -42,7 +42,7 @@ validators: install
 	$(BIN)/python -c "from pathlib import Path; from upgrader.validation import generate; generate(Path('upgrader/_validators'))"
 
 lint: install
-	$(BIN)/ruff check upgrader tests
+	$(BIN)/ruff check upgrader tests benchmarks
 	$(BIN)/mypy
 
 clean:
