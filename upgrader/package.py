@@ -221,6 +221,11 @@ def _holds(destination: Path, sha256: str) -> bool | None:
     return None
 
 
+def _taken(folder: Path, version: str) -> ActionError:
+    return ActionError(f"{folder} holds another archive of release {version}; move it aside to extract this one",
+                       retryable=False)
+
+
 def extract(archive: Path, releases: Path, *, sha256: str, version: str, owner: str) -> Path:
     """Extract ``archive`` into ``releases`` (see ``release_folders``) safely and atomically;
     returns the release folder.
@@ -236,8 +241,7 @@ def extract(archive: Path, releases: Path, *, sha256: str, version: str, owner: 
         if holds:
             return folder
     if None not in held:
-        raise ActionError(f"{candidates[-1]} holds another archive of release {version}; "
-                          "move it aside to extract this one", retryable=False)
+        raise _taken(candidates[-1], version)
     found = members(archive)
     needed = expanded_size(found)
     free = shutil.disk_usage(releases).free
@@ -285,8 +289,7 @@ def extract(archive: Path, releases: Path, *, sha256: str, version: str, owner: 
                 remove_release(temporary)
                 return folder
     remove_release(temporary)
-    raise ActionError(f"{candidates[-1]} holds another archive of release {version}; "
-                      "move it aside to extract this one", retryable=False)
+    raise _taken(candidates[-1], version)
 
 
 def _make_read_only(folder: Path) -> None:

@@ -41,6 +41,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _loads(text: str | bytes) -> Any:
+    """``json.loads``, with JSON nested too deeply for Python refused as a ``ValueError`` too."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def make_dirs(path: Path) -> None:
     """Create ``path`` and its missing parents, new folders 0700."""
     if path.is_dir():
@@ -163,9 +171,7 @@ class ProjectStore:
         except OSError as error:
             raise StateError(f"{path}: cannot read: {error.strerror}") from None
         try:
-            document = json.loads(raw)
-        except RecursionError:
-            raise StateError(_corrupt(path, "not valid JSON (nested too deeply)")) from None
+            document = _loads(raw)
         except ValueError as error:
             raise StateError(_corrupt(path, f"not valid JSON ({error})")) from None
         checked: dict[str, Any] = self._check(path, document, schema_name)
@@ -240,8 +246,8 @@ class ProjectStore:
     def read_progress(self) -> dict[str, Any] | None:
         """The progress the running process last wrote, or None; never an error (it is advisory)."""
         try:
-            document = json.loads(self.progress_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
+            document = _loads(self.progress_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             return None
         return document if isinstance(document, dict) else None
 
@@ -257,8 +263,8 @@ class ProjectStore:
         events = []
         for line in lines[1 if end > size else 0:]:
             try:
-                event = json.loads(line)
-            except (ValueError, RecursionError):
+                event = _loads(line)
+            except ValueError:
                 continue
             if isinstance(event, dict):
                 events.append(event)
@@ -312,8 +318,8 @@ class ProjectStore:
         entries = []
         for number, line in enumerate(lines[:-1], start=1):
             try:
-                entry = json.loads(line)
-            except (ValueError, RecursionError):
+                entry = _loads(line)
+            except ValueError:
                 raise StateError(_corrupt(f"{path}:{number}", "not valid JSON")) from None
             entries.append(self._check(path, entry, schema_name, number))
         return entries

@@ -35,6 +35,10 @@ class Context:
     progress: Callable[[dict[str, Any]], None]
     """Report progress (bytes, layers) to the live view; not journaled."""
 
+    def output(self, line: str) -> None:
+        """Journal one line a command (Compose, a hook) printed."""
+        self.journal("step_output", line)
+
     @property
     def data(self) -> dict[str, Any]:
         data: dict[str, Any] = self.run["data"]

@@ -26,7 +26,7 @@ def command(context: Context) -> None:
         cwd=cwd,
         env=env,
         timeout=timeout,
-        on_line=lambda line: context.journal("step_output", line),
+        on_line=context.output,
     )
     if result.returncode == 0:
         return

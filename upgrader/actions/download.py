@@ -1,9 +1,9 @@
 """``action: download``: fetch the release archive into ``downloads/``, resumably.
 
-Streams to ``downloads/<project>/<version>/<archive>.part`` with the sha256 computed as bytes arrive, continues an
-interrupted download with an HTTP Range request, checks the size and checksum of the (signed)
-index, and renames the file when complete. An archive already there with the right sha256 is not
-fetched again. Hands ``archive`` (its path) to later steps.
+Streams to ``downloads/<project>/<version>/<archive>.part`` with the sha256 computed as bytes
+arrive, continues an interrupted download with an HTTP Range request, checks the size and
+checksum of the (signed) index, and renames the file when complete. An archive already there
+with the right sha256 is not fetched again. Hands ``archive`` (its path) to later steps.
 """
 
 from __future__ import annotations

@@ -13,4 +13,4 @@ def start(context: Context) -> None:
     export = context.project.export_dir
     if not (export / "compose.yaml").is_file():
         raise ActionError(f"{export}: no exported compose.yaml to start", retryable=False)
-    compose.up(context.project.name, export, on_line=lambda line: context.journal("step_output", line))
+    compose.up(context.project.name, export, on_line=context.output)

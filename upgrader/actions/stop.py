@@ -32,7 +32,7 @@ def stop(context: Context) -> None:
             context.data.setdefault("downtime_started_at", now())
         context.checkpoint()  # registered before the side effect: a crash still knows what ran
     context.journal("stopping", {"services": context.data["previous"]["services"]})
-    compose.down(context.project.name, on_line=lambda line: context.journal("step_output", line))
+    compose.down(context.project.name, on_line=context.output)
 
 
 @register("start_previous")
@@ -53,7 +53,7 @@ def start_previous(context: Context) -> None:
         found = engine.image(reference)
         if image_id and found is not None and found.id != image_id:
             engine.tag(image_id, reference)
-    compose.up(context.project.name, export, on_line=lambda line: context.journal("step_output", line))
+    compose.up(context.project.name, export, on_line=context.output)
     wait_until_healthy(context, export)
 
 
@@ -73,5 +73,5 @@ def ensure_running(context: Context) -> None:
     missing = sorted(set(compose.services(export)) - running)
     if missing:
         context.journal("ensure_running", f"not running: {', '.join(missing)}; starting the release that ran before")
-        compose.up(context.project.name, export, on_line=lambda line: context.journal("step_output", line))
+        compose.up(context.project.name, export, on_line=context.output)
     wait_until_healthy(context, export)
