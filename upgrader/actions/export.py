@@ -4,7 +4,8 @@ Writes ``projects/<name>/export.new/`` from the extracted release (compose.yaml,
 ``.env`` = defaults.env overlaid with project.yaml's ``values``), then swaps it in: ``export/``
 becomes ``export.prev/``, ``export.new/`` becomes ``export/``. Each export carries a marker with
 the run that wrote it, so that both the swap and its undo know what they are looking at after a
-crash at any point.
+crash at any point. Data folders beside compose.yaml live outside the exports, in
+``projects/<name>/data/`` (see ``upgrader.datadirs``), so the swap never moves data.
 """
 
 from __future__ import annotations
@@ -77,8 +78,14 @@ def _write_new(context: Context, release: Path, new: Path) -> None:
     env = new / ".env"
     env.write_text(render_env(defaults, dict(context.project.config.get("values") or {})), encoding="utf-8")
     env.chmod(0o600)
+    from upgrader import datadirs  # imported here: it imports this module
+
+    # Found before the server stopped (by extract); asking Compose again here would be downtime.
+    found = context.data.get("data_folders")
+    data = list(found) if isinstance(found, list) else datadirs.kept_folders(new, release)
+    datadirs.link(new, data)
     (new / MARKER).write_text(json.dumps({
-        "run_id": context.run["run_id"], "version": context.to_version}) + "\n", encoding="utf-8")
+        "run_id": context.run["run_id"], "version": context.to_version, "data": data}) + "\n", encoding="utf-8")
 
 
 @register("export")
@@ -97,8 +104,15 @@ def export(context: Context) -> None:
         context.checkpoint()
     if not _written_by(new, run_id):
         _write_new(context, release, new)
+    from upgrader import datadirs
+
+    data = list((_marker(new) or {}).get("data") or [])
+    if current.exists():
+        datadirs.migrate(context, current, data)
+    datadirs.create(new, data)  # after the migration, which an empty folder there would stop
     if current.exists():
         if previous.exists():
+            datadirs.keep_leftovers(context, previous, _marker(previous), data)
             shutil.rmtree(previous)
         os.replace(current, previous)
     os.replace(new, current)
@@ -119,3 +133,7 @@ def restore_export(context: Context) -> None:
         shutil.rmtree(current)
     if not current.exists() and before["existed"] and previous.exists():
         os.replace(previous, current)
+    if current.exists() and not _written_by(current, run_id):
+        from upgrader import datadirs
+
+        datadirs.restore(context, current)  # data the export step moved out of it goes back

@@ -5,7 +5,8 @@ archive of the same version (another product, another organisation's package) go
 ``releases/<version>@<sha12>/``.
 
 Extraction goes to a temporary folder that is renamed into place when complete; running it
-again converges (DESIGN §4). Hands ``release_dir`` to later steps.
+again converges (DESIGN §4). Hands ``release_dir`` to later steps, and journals the data folders
+the release keeps beside its compose.yaml (``upgrader.datadirs``).
 """
 
 from __future__ import annotations
@@ -30,3 +31,10 @@ def extract(context: Context) -> None:
                                   sha256=str(release["sha256"]), version=str(release["version"]),
                                   owner=context.project.name)
     context.data["release_dir"] = str(destination)
+    from upgrader import datadirs
+
+    # Said before the server stops: which folders beside compose.yaml this release keeps data in.
+    folders = datadirs.release_data_folders(destination, dict(context.project.config.get("values") or {}))
+    context.data["data_folders"] = folders  # the export step links them, with the server stopped
+    if folders:
+        context.journal("data_folders", {"release": str(release["version"]), "folders": folders})

@@ -9,12 +9,14 @@ is refused: its project names and labels differ. Compose's exit code is no healt
 from __future__ import annotations
 
 import functools
+import json
 import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from upgrader.errors import ActionError
 from upgrader.runtime import engine, process
@@ -102,3 +104,29 @@ def services(export: Path) -> list[str]:
         raise ActionError(f"{export / 'compose.yaml'} is not a valid Compose file:\n{tail}",
                           retryable=False, release_fault=True)
     return [line.strip() for line in result.lines if line.strip()]
+
+
+def config(export: Path) -> dict[str, Any]:
+    """The export's Compose model as Compose itself resolves it (``config --format json``): values
+    interpolated from its ``.env``, every volume in long syntax, a bind mount's ``source`` an
+    absolute path. Raises ``ActionError`` (the release's fault) when the file is not valid."""
+    argv = [*command(), "--project-directory", str(export), "-f", str(export / "compose.yaml"),
+            "config", "--format", "json"]
+    # Not process.run: the model may be longer than the lines it keeps, and Compose's warnings
+    # (a variable not set) go to stderr, which must stay out of the JSON.
+    try:
+        result = subprocess.run(argv, cwd=str(export), capture_output=True, text=True, timeout=60,
+                                stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        raise ActionError(f"docker compose config of {export} did not answer within 60 s") from None
+    except OSError as error:
+        raise ActionError(f"{argv[0]}: cannot start: {error.strerror}", retryable=False) from None
+    try:
+        model = json.loads(result.stdout) if result.returncode == 0 else None
+    except ValueError:
+        model = None
+    if not isinstance(model, dict):
+        said = [line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        raise ActionError(f"{export / 'compose.yaml'} is not a valid Compose file"
+                          + (f": {said[-1]}" if said else ""), retryable=False, release_fault=True)
+    return model
