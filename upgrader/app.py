@@ -63,6 +63,7 @@ class Options:
     to: str | None = None
     allow_major: bool = False
     package: Path | None = None
+    restore_data: bool = False
     reporter: engine.Reporter | None = None
 
 
@@ -272,6 +273,11 @@ def _after(project: Project, store: ProjectStore, run: dict[str, Any]) -> None:
         store.quarantine(version, run["run_id"], run["error"])
     elif run["status"] == engine.COMPLETED:
         store.release_quarantine(version)
+    if run["status"] == engine.COMPLETED and run["data"].get("snapshot"):
+        from upgrader.commands.snapshots import retain
+
+        for removed in retain(project, store):
+            logger.info("removed snapshot %s (snapshot.keep)", removed)
 
 
 def _plan_notes(decided: Plan | None) -> list[str]:
@@ -330,11 +336,13 @@ def _preflight(store: ProjectStore) -> None:
 
 
 def _carry_on(project: Project, store: ProjectStore, run: dict[str, Any], options: Options,
-              *, rollback: bool) -> Result:
+              *, rollback: bool, notices: list[str] | None = None) -> Result:
     _preflight(store)
     workflow = _snapshot_workflow(store, run)
     runner = engine.Runner(workflow, run, store, project, REGISTRY, _reporter(options, store))
     runner.journal("resumed", detail={"status": run["status"], "rollback": rollback})
+    for notice in notices or []:
+        runner.journal("notice", detail=notice)
     if rollback:
         runner.rollback()
     else:
@@ -368,7 +376,15 @@ def rollback(options: Options) -> Result:
         store.claim(run["run_id"])
         if run["status"] == engine.ROLLED_BACK:
             return Result("message", message=f"run {run['run_id']} is already rolled back")
-        result = _carry_on(project, store, run, options, rollback=True)
+        from upgrader.commands.snapshots import rollback_notices
+
+        # Decided, and a snapshot that cannot be restored refused, before anything is undone.
+        notices = rollback_notices(project, run, options.restore_data)
+        if run["status"] == engine.COMPLETED:
+            run["data"]["rollback_of"] = "completed"
+        if options.restore_data:
+            run["data"]["restore_data"] = True
+        result = _carry_on(project, store, run, options, rollback=True, notices=notices)
         # DESIGN §7: rollback exits 0 once the previous release runs again.
         if run["status"] == engine.ROLLED_BACK:
             result.exit_code = EXIT_OK
@@ -395,6 +411,7 @@ def status(options: Options) -> Result:
             "started_at": run["started_at"],
             "updated_at": run["updated_at"],
             "workflow": run["workflow"]["name"],
+            "snapshot": run["data"].get("snapshot"),
             "steps": [
                 {"name": step["name"], "status": step["status"], "attempts": step["attempts"]}
                 for step in run["steps"]
@@ -403,6 +420,7 @@ def status(options: Options) -> Result:
         "interrupted": interrupted,
         "lock": holder.get("pid") if holder else None,
         "quarantined": sorted(store.read_quarantine()),
+        "snapshot": run["data"].get("snapshot") if run else None,
     }
     return Result("status", data)
 
@@ -438,7 +456,8 @@ def history(options: Options, limit: int | None = None) -> Result:
     _, store = _open(options)
     entries = [
         {key: entry.get(key) for key in (
-            "id", "from", "to", "outcome", "started_at", "finished_at", "downtime_seconds", "error")}
+            "id", "from", "to", "outcome", "started_at", "finished_at", "downtime_seconds", "error",
+            "snapshot")}
         for entry in reversed(store.read_history())
     ]
     return Result("history", entries[:limit] if limit else entries)
@@ -497,7 +516,8 @@ def doctor(options: Options) -> Result:
 
 
 def prune(options: Options, keep: int | None) -> Result:
-    """Remove superseded releases, their downloads and images; never the running or previous.
+    """Remove superseded releases, their downloads and images, never the running or previous one;
+    and the data snapshots beyond ``snapshot.keep`` (see ``commands.snapshots.retain``).
 
     Projects of one root share ``releases/``: prune holds every other project's lock too, so none
     of them starts a run on a release while it is being removed.
@@ -514,7 +534,11 @@ def prune(options: Options, keep: int | None) -> Result:
             held.enter_context(other.lock(None, options.wait_lock))
         keep_count = keep if keep is not None else int(project.config.get("keep_releases", 2))
         removed = pruning.prune(project, store.read_installed(), keep_count, _used_by(others))
-    return Result("prune", removed, message=f"removed {len(removed)} release(s)")
+        from upgrader.commands.snapshots import retain
+
+        snapshots = retain(project, store)
+    return Result("prune", removed + [f"snapshot {run_id}" for run_id in snapshots],
+                  message=f"removed {len(removed)} release(s) and {len(snapshots)} snapshot(s)")
 
 
 def _other_stores(project: Project) -> list[ProjectStore]:

@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     rollback = command("rollback", "undo the current run, or go back to the release that ran before")
     rollback.add_argument("--cron", action="store_true", help="unattended: quiet unless a person must act")
+    rollback.add_argument("--restore-data", action="store_true",
+                          help="also restore the data snapshot the run took (of a completed run: what was "
+                               "written since is lost)")
     _wait_lock(rollback)
 
     check = command("check", "what run would do now; changes nothing")
@@ -113,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--keep", type=_at_least(0), metavar="N",
                        help="extracted releases kept besides the running one (default: keep_releases)")
     _wait_lock(prune)
+
+    snapshots = command("snapshots", "the project's data snapshots, newest first")
+    snapshots.add_argument("--json", action="store_true", help="print a JSON array")
+    snapshots.add_argument("--verify", action="store_true",
+                           help="re-read every copy and check it against its listing (exit 1 if one fails)")
 
     projects = command("projects", "list the projects under <root>/projects")
     projects.add_argument("--json", action="store_true", help="print a JSON array")
@@ -147,6 +155,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         wait_lock=getattr(arguments, "wait_lock", 0), dry_run=getattr(arguments, "dry_run", False),
         to=getattr(arguments, "to", None), allow_major=getattr(arguments, "allow_major", False),
         package=getattr(arguments, "package", None),
+        restore_data=getattr(arguments, "restore_data", False),
     )
     if command in ("run", "update", "resume", "rollback"):
         return _run_command(command, options)
@@ -212,6 +221,15 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     if command == "prune":
         result = app.prune(options, arguments.keep)
         out().print(result.message + (": " + ", ".join(result.data) if result.data else ""), markup=False)
+        return result.exit_code
+    if command == "snapshots":
+        from upgrader.commands.snapshots import snapshots
+
+        result = snapshots(options, arguments.verify)
+        if arguments.json:
+            ui.print_json(result.data)
+        else:
+            ui.print_snapshots(out(), result.data)
         return result.exit_code
     if command == "projects":
         result = app.projects(options)

@@ -102,6 +102,40 @@ def _disk(project: Project) -> Check:
     return Check("disk", True, text)
 
 
+def _snapshots(project: Project) -> list[Check]:
+    """Where the data snapshots go, what they hold, the free space there; the data folders."""
+    from upgrader.snapshot import items
+    from upgrader.snapshot import manifest as snapshots
+
+    settings = items.Settings.of(project)
+    folder = snapshots.project_folder(project.root, project.name)
+    if not settings.enabled:
+        checks = [Check("snapshots", True, "off (snapshot.enabled: false): a rollback cannot restore data")]
+    else:
+        found = snapshots.summaries(project.root, project.name)
+        total = sum(summary["bytes"] for summary in found)
+        existing = folder
+        while not existing.exists():
+            existing = existing.parent
+        free = shutil.disk_usage(existing).free
+        checks = [Check("snapshots", True,
+                        f"{folder}: {len(found)} snapshot(s), {total / (1 << 20):.1f} MiB; "
+                        f"{free / (1 << 30):.1f} GiB free there; method {settings.method}, keep {settings.keep}")]
+        damaged = [summary for summary in found if summary.get("error")]
+        if damaged:
+            checks.append(Check("snapshots", False, str(damaged[0]["error"]),
+                                "inspect it; 'upgrader snapshots --verify' checks them all"))
+    try:
+        from upgrader import datadirs
+
+        folders = datadirs.data_folders(project)
+    except UpgraderError as error:
+        return [*checks, Check("data folders", False, str(error), "check export/compose.yaml")]
+    if folders:
+        checks.append(Check("data folders", True, ", ".join(f"./{folder.rel} → {folder.path}" for folder in folders)))
+    return checks
+
+
 def _cron(project: Project) -> Check:
     from upgrader import cron
 
@@ -147,7 +181,7 @@ def run_checks(project: Project, store: ProjectStore) -> list[Check]:
     checks: list[Check] = []
     steps: list[Callable[[], Check | list[Check]]] = [
         _engine, _compose, _daemon_proxy, lambda: _feed(project), lambda: _disk(project),
-        lambda: _cron(project), lambda: _runs(store),
+        lambda: _snapshots(project), lambda: _cron(project), lambda: _runs(store),
     ]
     for step in steps:
         found = step()

@@ -389,6 +389,7 @@ class Runner:
             "finished_at": self.run["finished_at"],
             "downtime_seconds": downtime(self.run["data"]),
             "error": self.run["error"],
+            "snapshot": self.run["data"].get("snapshot"),
         })
 
     def _update_installed(self, status: str) -> None:

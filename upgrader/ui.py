@@ -61,6 +61,23 @@ def describe_event(entry: Mapping[str, Any]) -> str | None:
         return f"undoing {step}: {info.get('action')}"
     if event == "undo_done":
         return f"{step} undone"
+    if event == "notice" or event in ("snapshot_off", "snapshot_kept"):
+        return str(detail)
+    if event == "snapshot_copy":
+        return f"  {step}: copying {info.get('kind')} {info.get('name')} ({info.get('method')})"
+    if event == "snapshot_complete":
+        return f"  {step}: snapshot {info.get('snapshot')} complete ({_size(info.get('bytes') or 0)})"
+    if event == "snapshot_restore":
+        return f"  {step}: restoring {info.get('kind')} {info.get('name')} ({info.get('method')})"
+    if event == "snapshot_restored":
+        return f"  {step}: data restored from snapshot {info.get('snapshot')}"
+    if event == "data_folders":
+        return f"  release {info.get('release')} keeps as data: " + ", ".join(
+            f"./{folder}" for folder in info.get("folders") or [])
+    if event == "export_kept":
+        return f"  {step}: {info.get('warning')}"
+    if event == "data_moved":
+        return f"  {step}: data folder moved from {info.get('from')} to {info.get('to')}"
     if event in ("paused", "rolled_back", "completed", "failed"):
         return f"run {event.replace('_', ' ')}" + (f": {detail}" if isinstance(detail, str) else "")
     return None
@@ -170,6 +187,8 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
                   markup=False)
     if run["error"]:
         console.print(run["error"], markup=False)
+    if data.get("snapshot"):
+        console.print(f"data snapshot: {data['snapshot']}", markup=False)
     if data["lock"]:
         console.print(f"locked by upgrader pid {data['lock']}", markup=False)
 
@@ -217,6 +236,39 @@ def history_table(entries: list[Mapping[str, Any]]) -> Table:
             "-" if downtime is None else f"{downtime:.1f} s",
         )
     return table
+
+
+def print_snapshots(console: Console, found: list[Mapping[str, Any]]) -> None:
+    """``snapshots`` for a person: one line per snapshot, its items below, problems of --verify."""
+    if not found:
+        console.print("no snapshots", markup=False)
+        return
+    for snapshot in found:
+        state = "complete" if snapshot["complete"] else "incomplete"
+        versions = f"{snapshot['from'] or '(nothing)'} → {snapshot['to'] or '-'}"
+        when = _short_time(snapshot["created_at"]) if snapshot["created_at"] else "?"
+        verdict = ""
+        if "problems" in snapshot:
+            verdict = ": verified" if not snapshot["problems"] else ": DAMAGED"
+        console.print(f"{snapshot['run_id']}  {versions}  {when}  {_size(snapshot['bytes'])}  {state}{verdict}",
+                      markup=False)
+        if snapshot.get("error") and "problems" not in snapshot:
+            console.print(f"  {snapshot['error']}", markup=False)
+        for item in snapshot["volumes"]:
+            console.print(f"  {item['kind']} {item['name']} ({item['method']}): {item['files']} files, "
+                          f"{_size(item['bytes'])}", markup=False)
+        for problem in snapshot.get("problems") or []:
+            console.print(f"  ✗ {problem}", markup=False)
+
+
+def _size(count: int) -> str:
+    """Bytes for a person: ``512 B``, ``1.5 GiB``."""
+    size = float(count)
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
 
 
 def _short_time(timestamp: str) -> str:

@@ -21,7 +21,8 @@ from upgrader.errors import ConfigError, UpgraderError
 if TYPE_CHECKING:
     import jsonschema
 
-SCHEMAS = ("workflow", "project", "index", "release", "run", "journal", "history", "installed", "quarantine")
+SCHEMAS = ("workflow", "project", "index", "release", "run", "journal", "history", "installed", "quarantine",
+           "snapshot")
 
 
 def key_path(path: Iterable[Any]) -> str:

@@ -5,6 +5,7 @@ that ran before serves again and the project's volume is still there."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -72,16 +73,34 @@ def test_a_release_that_never_gets_healthy_is_rolled_back_and_quarantined(projec
     result = project.upgrader("run", "--to", "1.2.0")
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert project.assert_serves("1.0.0") == ["1.0.0", "1.2.0", "1.0.0"]
+    # 1.2.0's worker wrote its line; the rollback restored the data snapshot taken when 1.0.0 was
+    # stopped, so only the restarted 1.0.0's line follows (DESIGN §9).
+    assert project.assert_serves("1.0.0") == ["1.0.0", "1.0.0"]
     run = project.status()["run"]
     assert run["status"] == "rolled_back"
     assert "step health failed" in run["error"] and "service web" in run["error"], run["error"]
+    assert [entry["step"] for entry in journal_events(project, "snapshot_restored")] == ["snapshot"]
     assert project.installed()["version"] == "1.0.0"
     assert "acme/web:1.0.0" in (project.dir / "export" / "compose.yaml").read_text()
     check = project.check()
     assert check["quarantined"] == ["1.2.0"]
     assert check["target"] is None  # an unattended run leaves the quarantined release alone
     assert project.history()[0]["outcome"] == "rolled_back"
+
+
+def test_restore_on_failure_false_keeps_the_data_the_failed_release_wrote(project: DockerProject):
+    project.configure(snapshot={"restore_on_failure": False})
+    project.install("1.0.0")
+    project.publish("1.2.0", healthy=False)
+
+    result = project.upgrader("run", "--to", "1.2.0")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert project.assert_serves("1.0.0") == ["1.0.0", "1.2.0", "1.0.0"]
+    assert "restore_on_failure is false" in result.stdout
+    assert not journal_events(project, "snapshot_restored")
+    [snapshot] = json.loads(project.upgrader("snapshots", "--json").stdout)
+    assert snapshot["run_id"] == project.status()["snapshot"] and snapshot["complete"]
 
 
 def test_missing_images_fail_the_prefetch_while_the_old_release_serves_on(project: DockerProject):
@@ -139,7 +158,11 @@ def test_missing_images_under_the_classic_workflow_roll_back_to_the_old_release(
     run = project.status()["run"]
     assert run["status"] == "rolled_back"
     assert "step pull failed" in run["error"] and "missing-" in run["error"], run["error"]
-    assert [entry["step"] for entry in journal_events(project, "undo_done")] == ["export", "stop", "download"]
+    assert [entry["step"] for entry in journal_events(project, "undo_done")] == [
+        "export", "snapshot", "stop", "warm", "download"]
+    # The snapshot was complete, so it was put back: whatever ran after it (a workflow may run a
+    # migration as a command step) is undone too.
+    assert [entry["step"] for entry in journal_events(project, "snapshot_restored")] == ["snapshot"]
     assert "acme/web:1.0.0" in (project.dir / "export" / "compose.yaml").read_text()
     assert project.installed()["version"] == "1.0.0"
 

@@ -3,6 +3,8 @@ and ``rollback`` of a completed upgrade (DESIGN §4, §5, §7)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.rig import image_refs
@@ -62,10 +64,17 @@ def test_upgrade_swaps_in_the_new_release_and_keeps_the_volume(project: DockerPr
     assert run == ["run_started", "completed", "run_started", "completed"]
     steps = [step for _, step in events(project, "step_done")][-len(status["run"]["steps"]):]
     if workflow == "upgrade":
-        # The images were pulled while 1.0.0 still served: prefetch comes before stop.
-        assert steps[steps.index("prefetch") + 1] == "stop"
+        # The images were pulled and the data copied while 1.0.0 still served: before stop.
+        assert steps[steps.index("prefetch"):steps.index("stop") + 1] == ["prefetch", "warm", "stop"]
     else:
-        assert steps[steps.index("stop"):] == ["stop", "export", "pull", "start", "health"]
+        assert steps[steps.index("stop"):] == ["stop", "snapshot", "export", "pull", "start", "health"]
+    # The data as 1.0.0 left it, copied while the server was stopped (DESIGN §9).
+    assert status["snapshot"] == newest["snapshot"] == status["run"]["id"]
+    [snapshot] = json.loads(project.upgrader("snapshots", "--json").stdout)
+    assert (snapshot["run_id"], snapshot["from"], snapshot["to"], snapshot["complete"]) == (
+        status["run"]["id"], "1.0.0", "1.1.0", True)
+    assert [(item["kind"], item["name"], item["method"]) for item in snapshot["volumes"]] == [
+        ("volume", project.volume, "host")]
 
 
 def test_rollback_after_a_completed_upgrade_brings_the_previous_release_back(project: DockerProject):

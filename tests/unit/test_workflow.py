@@ -8,7 +8,7 @@ import pytest
 
 from upgrader import resources
 from upgrader.errors import ConfigError
-from upgrader.workflow import load_workflow, parse_workflow, resolve
+from upgrader.workflow import Undo, load_workflow, parse_workflow, resolve
 
 FILE = Path("/srv/test/my-workflow.yaml")
 
@@ -311,10 +311,23 @@ def test_shipped_workflows_load(name: str, tmp_path: Path) -> None:
 def test_classic_runs_the_plain_sequence(tmp_path: Path) -> None:
     workflow = load_workflow(resolve("classic", tmp_path))
     assert [step.dest for step in workflow.steps] == [
-        "downloaded", "verified", "extracted", "stopped", "exported", "pulled", "started",
-        "healthy",
+        "downloaded", "verified", "extracted", "warmed", "stopped", "snapshotted", "exported", "pulled",
+        "started", "healthy",
     ]
-    assert [step.name for step in workflow.steps if step.undo] == ["download", "stop", "export", "start"]
+    assert [step.name for step in workflow.steps if step.undo] == [
+        "download", "warm", "stop", "snapshot", "export", "start"]
+
+
+@pytest.mark.parametrize("name", ["upgrade", "classic"])
+def test_the_data_is_copied_while_the_server_serves_and_finished_once_it_is_stopped(name: str, tmp_path: Path) -> None:
+    """DESIGN §9: warm right before stop, the snapshot right after it and before anything of the
+    new release (its export) is put in place; the snapshot's undo restores it."""
+    workflow = load_workflow(resolve(name, tmp_path))
+    names = [step.name for step in workflow.steps]
+    assert names[names.index("stop") - 1: names.index("stop") + 3] == ["warm", "stop", "snapshot", "export"]
+    assert workflow.step("snapshot").dest == "snapshotted"
+    assert workflow.step("snapshot").undo == Undo("restore_snapshot")
+    assert workflow.step("warm").undo == Undo("discard_snapshot")
 
 
 @pytest.mark.parametrize("name", ["upgrade", "classic"])

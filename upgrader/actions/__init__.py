@@ -4,8 +4,20 @@ Importing an action module registers it; the modules import what they drive (req
 tarfile, docker) only when they run, so commands that run no workflow stay light.
 """
 
-from upgrader.actions import command, download, export, extract, health, noop, pull, start, stop, verify
+from upgrader.actions import (
+    command,
+    download,
+    export,
+    extract,
+    health,
+    noop,
+    pull,
+    snapshot,
+    start,
+    stop,
+    verify,
+)
 from upgrader.actions.base import REGISTRY, Action, Context, register
 
 __all__ = ["REGISTRY", "Action", "Context", "command", "download", "export", "extract", "health",
-           "noop", "pull", "register", "start", "stop", "verify"]
+           "noop", "pull", "register", "snapshot", "start", "stop", "verify"]

@@ -7,8 +7,9 @@ undo of ``start`` it takes down what the failed start brought up.
 
 ``ensure_running`` is the undo of a workflow's first step, so the last thing a rollback does:
 the release that ran before the run must run, and be healthy, when the rollback says
-``rolled_back``. Usually it does and this costs one look; when something else stopped it (the
-Docker Engine restarted mid-run, a host reboot) it is started again.
+``rolled_back``. Usually it does (``start_previous`` started it) and this costs one look, so the
+release is started once per rollback and its one-shot jobs run once; only when something else
+stopped it (the Docker Engine restarted mid-run, a host reboot) is it started again.
 """
 
 from __future__ import annotations
@@ -69,8 +70,16 @@ def ensure_running(context: Context) -> None:
     if not (export / "compose.yaml").is_file():
         context.journal("ensure_running", f"{export} holds no compose.yaml; nothing to start")
         return
-    running = {c.service for c in engine.containers(context.project.name) if c.status == "running"}
-    missing = sorted(set(compose.services(export)) - running)
+    expected = set(compose.services(export))
+    ran_before = set((context.data.get("previous") or {}).get("services") or ())
+    found = engine.containers(context.project.name)
+    if ran_before:
+        # What ran before the run must run again; a one-shot job (a migration) had exited then,
+        # and starting the release again for it would run it twice.
+        expected &= ran_before
+    else:
+        expected -= {c.service for c in found if c.status == "exited" and c.exit_code == 0}
+    missing = sorted(expected - {c.service for c in found if c.status == "running"})
     if missing:
         context.journal("ensure_running", f"not running: {', '.join(missing)}; starting the release that ran before")
         compose.up(context.project.name, export, on_line=context.output)

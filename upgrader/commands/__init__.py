@@ -1,0 +1,1 @@
+"""Command groups of their own, beside app.py (one module each)."""

@@ -1,0 +1,1 @@
+"""Data snapshots (DESIGN §9): copies of a project's volumes and data folders, restored on rollback."""
