@@ -60,10 +60,9 @@ from tests.rig import (
     stop_stale_registries,
 )
 from tests.rig import answer as rig_answer
-from upgrader.workflow import resolve
-
-HOLD_SCRIPT = ('[ -e "$MARKER" ] && exit 0; touch "$MARKER"; '
-               'while [ ! -e "$RELEASE" ]; do sleep 0.1; done')
+from tests.rig.faults import HOLD_SCRIPT as HOLD_SCRIPT
+from tests.rig.faults import Hold as Hold
+from tests.rig.faults import hold_workflow as hold_workflow
 
 # The environment a test must not hand to upgrader: proxies, credentials, another root.
 _SCRUBBED = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "upgrader_feed_token", "upgrader_root",
@@ -529,43 +528,6 @@ def _pids_mentioning(text: str) -> list[int]:
         if text in arguments:
             pids.append(int(entry.name))
     return pids
-
-
-# -- holding a run at a state -------------------------------------------------------------------
-
-
-@dataclass
-class Hold:
-    path: Path
-    marker: Path
-    release: Path
-
-    def reached(self) -> bool:
-        return self.marker.exists()
-
-    def let_go(self) -> None:
-        self.release.touch()
-
-
-def hold_workflow(base: str, state: str, folder: Path) -> Hold:
-    """Workflow ``base`` with a step after ``state`` that blocks the first time it runs (and passes
-    after), so that a test can kill the run exactly at ``state``."""
-    document = yaml.safe_load(resolve(base, folder).read_text())
-    held = f"{state}_hold"
-    marker, release = folder / f"held-{state}", folder / f"release-{state}"
-    document["name"] = f"{base}-hold"
-    document["states"].insert(document["states"].index(state) + 1, held)
-    for step in document["steps"]:
-        if step["from"] == state:
-            step["from"] = held
-    arrives = next((index + 1 for index, step in enumerate(document["steps"]) if step["to"] == state), 0)
-    document["steps"].insert(arrives, {
-        "name": "hold", "from": state, "to": held, "action": "command",
-        "run": ["sh", "-c", HOLD_SCRIPT], "env": {"MARKER": str(marker), "RELEASE": str(release)},
-    })
-    path = folder / f"{base}-hold-{state}.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return Hold(path, marker, release)
 
 
 # -- the invariant ------------------------------------------------------------------------------
