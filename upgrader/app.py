@@ -22,6 +22,7 @@ from upgrader.errors import (
     ConfigError,
     RunBlockedError,
     StateError,
+    UpgraderError,
     UsageError,
 )
 from upgrader.plan import Plan
@@ -306,7 +307,21 @@ def check(options: Options) -> Result:
         raise UsageError(f"{project.dir / 'project.yaml'}: no 'feed': there is nothing to check")
     decided, _ = _decide(project, store, options)
     assert decided is not None  # noqa: S101 - a feed or a package always gives a plan
-    return Result("check", _plan_data(project.name, decided), details=_plan_notes(decided))
+    data = _plan_data(project.name, decided)
+    data["data_folders"] = _data_folders(project)
+    return Result("check", data, details=_plan_notes(decided))
+
+
+def _data_folders(project: Project) -> list[str] | None:
+    """The folders beside compose.yaml the installed release keeps as data (``./data``); None when
+    Compose cannot tell (it is missing, or refuses the export)."""
+    from upgrader import datadirs
+
+    try:
+        return [folder.rel for folder in datadirs.data_folders(project)]
+    except UpgraderError as error:
+        logger.warning("cannot tell the data folders: %s", error)
+        return None
 
 
 def _snapshot_workflow(store: ProjectStore, run: dict[str, Any]) -> Workflow:

@@ -70,8 +70,9 @@ class Aggregate:
     def add(self, step: str, detail: Mapping[str, Any]) -> None:
         if step != self.step:
             self.reset(step)
-        if "bytes" in detail:
-            self.items["download"] = {"done": int(detail["bytes"]), "total": int(detail.get("total") or 0)}
+        if "bytes" in detail:  # a download, or a copy (``item`` names what is copied)
+            self.items[str(detail.get("item") or "download")] = {
+                "done": int(detail["bytes"]), "total": int(detail.get("total") or 0)}
             return
         image = detail.get("image")
         if not image:

@@ -200,6 +200,9 @@ def print_check(console: Console, data: Mapping[str, Any]) -> None:
         console.print("up to date: no release to install", markup=False)
     else:
         console.print(f"would install {data['target']} via {' → '.join(data['path'])}", markup=False)
+    if data.get("data_folders"):
+        console.print("keeps as data (projects/<name>/data/): " + ", ".join(
+            f"./{folder}" for folder in data["data_folders"]), markup=False)
     if data["quarantined"]:
         console.print("quarantined (skipped until a newer release or --to): "
                       + ", ".join(data["quarantined"]), markup=False)

@@ -12,10 +12,10 @@ import pytest
 
 from upgrader import engine
 from upgrader.commands.snapshots import protected, retain, rollback_notices
-from upgrader.errors import UsageError
+from upgrader.errors import ConfigError, UsageError
 from upgrader.project import Project
+from upgrader.snapshot import items, tree
 from upgrader.snapshot import manifest as store
-from upgrader.snapshot import tree
 from upgrader.store import ProjectStore
 
 NAME = "acme"
@@ -211,3 +211,58 @@ def test_a_listing_that_does_not_match_the_manifest_is_refused(tmp_path: Path) -
     (path / "snapshot.json").write_text(json.dumps(manifest))
     with pytest.raises(store.SnapshotError, match="does not match the manifest"):
         rollback_notices(project_at(tmp_path), a_run(engine.RUNNING, run_id(1)), restore_data=False)
+
+
+# -- where a volume's data is read from -------------------------------------------------------------
+
+
+def volume(tmp_path: Path, driver: str = "local", **options: str) -> Any:
+    from upgrader.runtime.volumes import Volume
+
+    mountpoint = tmp_path / "mountpoint"
+    mountpoint.mkdir(exist_ok=True)
+    return Volume(name="acme_data", driver=driver, labels={}, options=dict(options), mountpoint=str(mountpoint),
+                  scope="local")
+
+
+def test_the_host_reads_a_plain_local_volume_at_its_mountpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert items.host_path(volume(tmp_path)) == str(tmp_path / "mountpoint")
+
+
+def test_a_local_bind_volume_is_read_at_its_device(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its mountpoint is empty while no container mounts it: copying that would copy nothing."""
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    (tmp_path / "srv").mkdir()
+    found = volume(tmp_path, type="none", o="bind", device=str(tmp_path / "srv"))
+    assert items.host_path(found) == str(tmp_path / "srv")
+
+
+@pytest.mark.parametrize(("driver", "options", "docker_host"), [
+    ("local", {"type": "nfs", "o": "addr=10.0.0.1", "device": ":/export"}, None),  # mounted only while in use
+    ("local", {"type": "tmpfs", "device": "tmpfs"}, None),
+    ("rexray", {}, None),  # a plugin's volume
+    ("local", {}, "tcp://10.0.0.2:2376"),  # a remote engine: its paths are not ours
+])
+def test_other_volumes_go_through_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, driver: str,
+                                             options: dict[str, str], docker_host: str | None) -> None:
+    if docker_host:
+        monkeypatch.setenv("DOCKER_HOST", docker_host)
+    else:
+        monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert items.host_path(volume(tmp_path, driver, **options)) is None
+
+
+def test_a_listed_path_that_is_not_a_folder_is_a_configuration_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    for listed, why in ((tmp_path / "file", "is not a folder"), (tmp_path / "nowhere", "does not exist")):
+        with pytest.raises(ConfigError, match=f"at 'snapshot.paths': {listed} {why}"):
+            items.path_items(project_at(tmp_path), items.Settings(paths=(str(listed),)), [])
+
+
+def test_a_data_folder_also_listed_by_the_operator_is_copied_once(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "data")
+    found = items.path_items(project_at(tmp_path), items.Settings(paths=(str(tmp_path / "link"),)),
+                             [tmp_path / "data"])
+    assert [item["name"] for item in found] == [str(tmp_path / "data")]

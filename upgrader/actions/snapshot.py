@@ -73,7 +73,12 @@ def _discover(context: Context, settings: items.Settings) -> list[dict[str, Any]
 def _pass(context: Context, manifest: dict[str, Any], path: Path) -> None:
     for item in manifest["volumes"]:
         context.journal("snapshot_copy", {"kind": item["kind"], "name": item["name"], "method": item["method"]})
-        listing = items.copy(item, path, lambda files, size: context.progress({"files": files, "bytes": size}))
+        expected = int(item["bytes"])  # what the previous pass found; 0 on the first one
+
+        def progress(files: int, size: int, name: str = item["name"], total: int = expected) -> None:
+            context.progress({"item": name, "files": files, "bytes": size, "total": total})
+
+        listing = items.copy(item, path, progress)
         item["digest"] = listing.digest()
 
 
