@@ -12,14 +12,13 @@ import json
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.rig import Rig, answer
+from tests.rig import Rig
 from tests.rig.postgres import pg_image, remove_image
 from tests.rig.stacks import publish_stack, stack_volume
 
@@ -109,30 +108,6 @@ def values_of(document: Any, key: str) -> list[Any]:
         for item in document:
             found += values_of(item, key)
     return found
-
-
-class Poller:
-    """Asks the web service for its version every 50 ms, in a thread, and keeps every answer."""
-
-    def __init__(self, port: int) -> None:
-        self.answers: list[str | None] = []
-        self._port = port
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            self.answers.append(answer(self._port, timeout=1))
-            self._stop.wait(0.05)
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[Poller]:
-        self._thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            self._thread.join(timeout=5)
 
 
 @contextlib.contextmanager

@@ -1,71 +1,30 @@
 """Data folders beside compose.yaml on the real Docker Engine (``upgrader.datadirs``): a release
-whose worker appends its version to ``./data/log`` at each start keeps every line through
+whose worker appends its version to ``./data/versions`` at each start keeps every line through
 upgrades, a failed upgrade, a rollback and ``prune``; a server installed before data folders has
 its data moved out of ``export/``; what an old ``export.prev/`` holds goes to ``lost+found/``."""
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
 import subprocess
-import tarfile
 from pathlib import Path
 
-from tests.rig import PRODUCT, image_refs
+from tests.rig import PRODUCT, image_refs, release_archive
 from upgrader.runtime import compose
 
 from .conftest import DockerProject, wait_until
 
 
-def compose_file(version: str, images: dict[str, str], *, healthy: bool = True) -> str:
-    """A web service with a healthcheck, and a worker appending ``version`` to ./data/log."""
-    port = "8080" if healthy else "8081"  # a broken release serves on the wrong port
-    return f"""services:
-  web:
-    image: {images['web']}
-    init: true
-    command: ["httpd", "-f", "-p", "{port}", "-h", "/www"]
-    ports: ["127.0.0.1:${{HTTP_PORT}}:8080"]
-    healthcheck:
-      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/version"]
-      interval: 1s
-      timeout: 2s
-      retries: 3
-  worker:
-    image: {images['worker']}
-    init: true
-    command: ["sh", "-c", "echo {version} >> /data/log; exec sleep 2147483647"]
-    volumes: ["./data:/data"]
-"""
-
-
 def publish(project: DockerProject, version: str, *, healthy: bool = True, images_of: str | None = None) -> None:
-    """Put a release of ``version`` (running the images of ``images_of``, built and pushed if need
-    be) into the project's feed."""
+    """Put a release of ``version`` whose worker keeps ./data (running the images of ``images_of``,
+    built and pushed if need be) into the project's feed."""
     images = project.rig.publish_images(images_of or version)
-    files = {
-        "release.json": json.dumps({"product": PRODUCT, "version": version, "images": sorted(images.values())}),
-        "compose.yaml": compose_file(version, images, healthy=healthy),
-        "defaults.env": "HTTP_PORT=18080\n",
-        "config/app.conf": f"version={version}\n",
-    }
-    archive = project.feed.folder / f"{PRODUCT}-{version}.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data))
-    data = archive.read_bytes()
-    project.feed.add({"version": version, "archive": archive.name, "sha256": hashlib.sha256(data).hexdigest(),
-                      "size": len(data)})
+    project.feed.add(release_archive(project.feed.folder / f"{PRODUCT}-{version}.tar.gz", version,
+                                     healthy=healthy, images=images, data="./data"))
 
 
 def log(project: DockerProject) -> list[str]:
-    path = project.dir / "data" / "data" / "log"
+    path = project.dir / "data" / "data" / "versions"
     return path.read_text().split() if path.exists() else []
 
 
@@ -143,7 +102,7 @@ def test_a_server_from_before_data_folders_has_its_data_moved_and_its_old_export
     (project.dir / "data").rmdir()
     subprocess.run([*compose.command(), "-p", project.name, "--project-directory", str(export),
                     "-f", str(export / "compose.yaml"), "up", "--detach"], capture_output=True, check=True)
-    wait_until(lambda: (export / "data" / "log").read_text().split() == ["1.0.0", "1.0.0"], 10,
+    wait_until(lambda: (export / "data" / "versions").read_text().split() == ["1.0.0", "1.0.0"], 10,
                "1.0.0 started on the folder in export/")
     moved_inode = (export / "data").stat().st_ino
 
@@ -162,14 +121,14 @@ def test_a_server_from_before_data_folders_has_its_data_moved_and_its_old_export
     # a file put there by hand: the next upgrade keeps both under lost+found/.
     previous = project.dir / "export.prev"
     (previous / "data").mkdir()
-    (previous / "data" / "log").write_text("0.9.0\n")
+    (previous / "data" / "versions").write_text("0.9.0\n")
     (previous / "notes.txt").write_text("written by hand\n")
     publish(project, "1.3.0")
     run(project, "run", "--to", "1.3.0")
 
     [kept] = (project.dir / "lost+found").iterdir()
     assert kept.name.endswith("-1.0.0")
-    assert (kept / "data" / "log").read_text() == "0.9.0\n"
+    assert (kept / "data" / "versions").read_text() == "0.9.0\n"
     assert (kept / "notes.txt").read_text() == "written by hand\n"
     [warning] = [entry["detail"] for entry in project.journal() if entry["event"] == "export_kept"]
     assert warning["to"] == str(kept) and warning["entries"] == ["data", "notes.txt"]

@@ -10,42 +10,14 @@ import os
 import secrets
 import signal
 import subprocess
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.rig import REGISTRY, answer, image_refs, local_image, registry_up, remove_local_images
-from upgrader.workflow import resolve
+from tests.rig import REGISTRY, Poller, answer, image_refs, local_image, registry_up, remove_local_images
+from tests.rig.faults import hold_workflow
 
 from .conftest import DockerProject, wait_until
-
-
-class Poller:
-    """Asks the web service for its version every 50 ms, in a thread, and keeps every answer."""
-
-    def __init__(self, port: int) -> None:
-        self.answers: list[str | None] = []
-        self._ask = lambda: answer(port, timeout=1)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            self.answers.append(self._ask())
-            self._stop.wait(0.05)
-
-    @contextmanager
-    def running(self) -> Iterator[Poller]:
-        self._thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            self._thread.join(timeout=5)
 
 
 def journal_events(project: DockerProject, event: str) -> list[dict]:
@@ -199,26 +171,6 @@ def test_registry_down_during_the_pull_retries_then_rolls_back(project: DockerPr
     assert project.installed()["version"] == "1.0.0"
 
 
-def hold_workflow(path: Path, state: str, marker: Path) -> Path:
-    """The classic workflow with a step after ``state`` that touches ``marker`` and blocks (once:
-    when ``marker`` exists, it passes), so that a test can kill the run exactly at ``state``."""
-    document = yaml.safe_load(resolve("classic", path.parent).read_text())
-    held = f"{state}_hold"
-    document["name"] = "classic-hold"
-    document["states"].insert(document["states"].index(state) + 1, held)
-    for step in document["steps"]:
-        if step["from"] == state:
-            step["from"] = held
-    arrives = next(index for index, step in enumerate(document["steps"]) if step["to"] == state)
-    document["steps"].insert(arrives + 1, {
-        "name": "hold", "from": state, "to": held, "action": "command",
-        "run": ["sh", "-c", '[ -e "$MARKER" ] && exit 0; touch "$MARKER"; exec sleep 600'],
-        "env": {"MARKER": str(marker)},
-    })
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return path
-
-
 @pytest.mark.parametrize("follow_up", ["resume", "rollback"])
 @pytest.mark.parametrize("state", ["stopped", "exported", "pulled", "started"])
 def test_a_run_killed_at_a_state_is_resumed_or_rolled_back(project: DockerProject, tmp_path: Path,
@@ -226,11 +178,11 @@ def test_a_run_killed_at_a_state_is_resumed_or_rolled_back(project: DockerProjec
     project.configure("classic")
     project.install("1.0.0")
     project.publish("1.1.0")
-    marker = tmp_path / "held"
-    project.configure(hold_workflow(tmp_path / "hold.yaml", state, marker))
+    hold = hold_workflow("classic", state, tmp_path)
+    project.configure(hold.path)
 
     process = project.spawn("run")
-    wait_until(lambda: marker.exists() or process.poll() is not None, 60, f"the run holds at {state}")
+    wait_until(lambda: hold.reached() or process.poll() is not None, 60, f"the run holds at {state}")
     assert process.poll() is None, f"upgrader run ended ({process.returncode}) before {state}"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()

@@ -75,6 +75,12 @@ def test_upgrade_swaps_in_the_new_release_and_keeps_the_volume(project: DockerPr
         status["run"]["id"], "1.0.0", "1.1.0", True)
     assert [(item["kind"], item["name"], item["method"]) for item in snapshot["volumes"]] == [
         ("volume", project.volume, "host")]
+    # A copy of the data is as private as the state: its folders 0700, manifest and listing 0600.
+    folder = project.root / "snapshots" / project.name / snapshot["run_id"]
+    for path in (folder.parent.parent, folder.parent, folder):
+        assert path.stat().st_mode & 0o777 == 0o700, path
+    for path in (folder / "snapshot.json", *folder.glob("*.listing")):
+        assert path.stat().st_mode & 0o777 == 0o600, path
 
 
 def test_rollback_after_a_completed_upgrade_brings_the_previous_release_back(project: DockerProject):

@@ -62,6 +62,6 @@ def test_keep_1_leaves_the_running_and_the_previous_release(root):
 
 def test_keep_2_keeps_one_more_superseded_release(root):
     result = prune(root, 2)
-    assert b"removed 1 release(s): 1.0.0" in result.stdout, text(result)
+    assert b"removed 1 release(s) and 0 snapshot(s): 1.0.0" in result.stdout, text(result)
     assert extracted(root) == {"1.1.0", "1.2.0", "1.3.0"}
     assert downloaded(root) == {"1.1.0", "1.2.0", "1.3.0"}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.rig import Poller
 from tests.rig.faults import EXIT_NOT_ARMED, Hold, KillPoint, hold_workflow, run_with_kill_point
 from tests.rig.stacks import (
     digest_difference,
@@ -30,7 +31,6 @@ from tests.rig.stacks import (
 
 from .conftest import DockerProject, wait_until
 from .snapshot_fixtures import (  # noqa: F401 - the fixtures
-    Poller,
     byte_amounts,
     install_stack,
     journal_events,

@@ -191,10 +191,14 @@ def image_refs(version: str) -> dict[str, str]:
     return {"web": f"{REGISTRY}/acme/web:{version}", "worker": f"{REGISTRY}/acme/worker:{version}"}
 
 
-def compose_file(version: str, *, healthy: bool = True, images: dict[str, str] | None = None) -> str:
-    """The release's compose.yaml: a web service with a healthcheck, a worker with a volume."""
+def compose_file(version: str, *, healthy: bool = True, images: dict[str, str] | None = None,
+                 data: str = "data") -> str:
+    """The release's compose.yaml: a web service with a healthcheck, a worker that appends its
+    version to /data/versions at each start. ``data`` is what /data is: the named volume ``data``,
+    or a folder beside compose.yaml (``./data``)."""
     refs = images or image_refs(version)
     port = "8080" if healthy else "8081"  # a broken release serves on the wrong port
+    named = "" if data.startswith(".") else f"volumes:\n  {data}: {{}}\n"
     return f"""services:
   web:
     image: {refs['web']}
@@ -210,23 +214,12 @@ def compose_file(version: str, *, healthy: bool = True, images: dict[str, str] |
     image: {refs['worker']}
     init: true
     command: ["sh", "-c", "echo {version} >> /data/versions; exec sleep 2147483647"]
-    volumes: ["data:/data"]
-volumes:
-  data: {{}}
-"""
+    volumes: ["{data}:/data"]
+""" + named
 
 
-def release_archive(path: Path, version: str, *, healthy: bool = True,
-                    images: dict[str, str] | None = None, product: str = PRODUCT) -> dict[str, object]:
-    """Write a release package to ``path``; returns its index entry (relative archive name)."""
-    refs = images or image_refs(version)
-    files = {
-        "release.json": json.dumps({"product": product, "version": version,
-                                    "images": sorted(refs.values())}),
-        "compose.yaml": compose_file(version, healthy=healthy, images=refs),
-        "defaults.env": "HTTP_PORT=18080\n",
-        "config/app.conf": f"version={version}\n",
-    }
+def write_package(path: Path, files: dict[str, str]) -> dict[str, object]:
+    """A release package (gzip tar) of ``files`` (name → text); its index entry (relative archive)."""
     with tarfile.open(path, "w:gz") as tar:
         for name, text in files.items():
             data = text.encode()
@@ -235,8 +228,22 @@ def release_archive(path: Path, version: str, *, healthy: bool = True,
             info.mode = 0o644
             tar.addfile(info, io.BytesIO(data))
     data = path.read_bytes()
-    return {"version": version, "archive": path.name, "sha256": hashlib.sha256(data).hexdigest(),
-            "size": len(data)}
+    return {"archive": path.name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def release_archive(path: Path, version: str, *, healthy: bool = True,
+                    images: dict[str, str] | None = None, product: str = PRODUCT,
+                    data: str = "data") -> dict[str, object]:
+    """Write a release package of the sample server to ``path``; returns its index entry."""
+    refs = images or image_refs(version)
+    files = {
+        "release.json": json.dumps({"product": product, "version": version,
+                                    "images": sorted(refs.values())}),
+        "compose.yaml": compose_file(version, healthy=healthy, images=refs, data=data),
+        "defaults.env": "HTTP_PORT=18080\n",
+        "config/app.conf": f"version={version}\n",
+    }
+    return {"version": version, **write_package(path, files)}
 
 
 def write_index(feed: Path, entries: list[dict[str, object]], product: str = PRODUCT) -> None:
@@ -359,6 +366,31 @@ def answer(port: int, path: str = "/version", timeout: float = 2) -> str | None:
             return str(response.read().decode().strip())
     except OSError:
         return None
+
+
+class Poller:
+    """Asks the web service on 127.0.0.1:``port`` for its version every 50 ms, in a thread, and
+    keeps every answer (None: nothing answered)."""
+
+    def __init__(self, port: int) -> None:
+        self.answers: list[str | None] = []
+        self._port = port
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self.answers.append(answer(self._port, timeout=1))
+            self._stop.wait(0.05)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Poller]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join(timeout=5)
 
 
 @contextlib.contextmanager

@@ -40,16 +40,14 @@ it. ``volume_digest`` and ``pg_dump`` tell whether the data is what it was.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import stat
 import subprocess
-import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.rig import PRODUCT, REGISTRY, Feed, Rig
+from tests.rig import PRODUCT, REGISTRY, Feed, Rig, write_package
 from tests.rig.postgres import BIN, pg_image, server_command
 
 if TYPE_CHECKING:
@@ -269,24 +267,13 @@ def postgres_release(rig: Rig, version: str, *, healthy: bool = True) -> tuple[l
 # -- packages ---------------------------------------------------------------------------------------
 
 
-def write_package(path: Path, version: str, images: list[str], files: dict[str, str],
-                  product: str = PRODUCT) -> dict[str, object]:
-    """A release package (gzip tar: release.json, defaults.env and ``files``); its index entry."""
-    everything = {
-        "release.json": json.dumps({"product": product, "version": version, "images": sorted(images)}),
+def stack_package(path: Path, version: str, images: list[str], files: dict[str, str]) -> dict[str, object]:
+    """A release package of a stack (release.json, defaults.env and ``files``); its index entry."""
+    return {"version": version, **write_package(path, {
+        "release.json": json.dumps({"product": PRODUCT, "version": version, "images": sorted(images)}),
         "defaults.env": "HTTP_PORT=18080\n",
         **files,
-    }
-    with tarfile.open(path, "w:gz") as tar:
-        for name, text in everything.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data))
-    data = path.read_bytes()
-    return {"version": version, "archive": path.name, "sha256": hashlib.sha256(data).hexdigest(),
-            "size": len(data)}
+    })}
 
 
 def stack_release(rig: Rig, feed: Feed, kind: str, version: str, *, healthy: bool = True,
@@ -300,7 +287,7 @@ def stack_release(rig: Rig, feed: Feed, kind: str, version: str, *, healthy: boo
         images, files = postgres_release(rig, version, healthy=healthy)
     else:
         raise ValueError(f"no stack {kind!r}: one of {KINDS}")
-    entry = write_package(feed.folder / f"{PRODUCT}-{version}.tar.gz", version, images, files)
+    entry = stack_package(feed.folder / f"{PRODUCT}-{version}.tar.gz", version, images, files)
     return feed.add(entry)
 
 
