@@ -70,7 +70,9 @@ _SCRUBBED = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "upgrader_fee
 
 INVARIANT = (
     "the server answers on the target or the previous release; project.yaml, feed.token and the "
-    "named volume are byte-identical to before (the worker's append-only log may only grow); "
+    "named volume are byte-identical to before (the worker's append-only log may only grow, and "
+    "after a rollback only by the start-up lines of the release that answers: the data snapshot put "
+    "back what the rolled-back release wrote); "
     "`status --json` agrees with what answers (installed, state/outcome, not interrupted, lock "
     "free); every state file validates against state/*.schema.json and is 0600 in a 0700 folder; "
     "no file was written outside the root"
@@ -464,12 +466,15 @@ class RelProject:
         return [entry for entry in self.journal()[since:]
                 if entry["event"] == event and (step is None or entry["step"] == step)]
 
-    def seed_volume(self) -> None:
-        """Operator data in the named volume: a random database file and a small state file."""
+    def seed_volume(self, files: int = 0) -> None:
+        """Operator data in the named volume: a random database file and a small state file, and
+        ``files`` more files of 1 MiB each."""
         image = image_refs("1.0.0")["web"]
+        more = f"mkdir -p /data/bulk && for i in $(seq {files}); do head -c 1048576 /dev/urandom > /data/bulk/$i; done"
         subprocess.run(
             ["docker", "run", "--rm", "--network", "none", "-v", f"{self.volume}:/data", image, "sh", "-c",
-             "mkdir -p /data/db && head -c 131072 /dev/urandom > /data/db/blob && echo 42 > /data/db/state"],
+             "mkdir -p /data/db && head -c 131072 /dev/urandom > /data/db/blob && echo 42 > /data/db/state"
+             + (f" && {more}" if files else "")],
             check=True, capture_output=True)
 
     def volume_digest(self) -> tuple[str | None, dict[str, str]]:
@@ -585,12 +590,17 @@ def check_invariant(baseline: Baseline, *, versions: Iterable[str], outcome: str
     before_versions = baseline.volume.get("./versions", "")
     after_versions = volume.get("./versions", "")
     assert after_versions.startswith(before_versions), "the volume's versions log was rewritten"
+    status = project.status()
+    run = status["run"]
+    if run is not None and run["status"] == "rolled_back":
+        # The data snapshot was restored (or never needed): what the release being rolled back
+        # wrote is gone; only the release that answers may have added its own start-up line.
+        written = after_versions[len(before_versions):].split()
+        assert set(written) <= {answered}, f"after the rollback the volume holds lines {written} of other releases"
     changed = {path for path in set(volume) | set(baseline.volume)
                if path != "./versions" and volume.get(path) != baseline.volume.get(path)}
     assert not changed, f"volume {project.volume}: changed {sorted(changed)}"
 
-    status = project.status()
-    run = status["run"]
     assert status["installed"] == answered, f"status says installed {status['installed']}, {answered} answers"
     assert not status["interrupted"], f"status says interrupted: {status}"
     assert status["lock"] is None, f"status says locked: {status}"

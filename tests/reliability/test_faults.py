@@ -1,12 +1,13 @@
 """The fault-injection matrix on the real rig (issue 6 §1).
 
 For each state of both shipped workflows (``upgrade``, ``classic``), and in the middle of each long
-step (download, pull, start, health), ``upgrader run`` is SIGKILLed; then ``resume``, ``rollback``
-or a later cron-style ``run --cron`` must bring the server to a good state. Then the whole-machine
-faults: the feed stopped mid-download, the registry stopped mid-pull, the disk filling up during
-download or extraction (the root on a small tmpfs), a "reboot" (every process killed, then the
-crontab's @reboot line), and the Docker Engine restarted mid-run. After each: ``check_invariant``
-(see ``harness``).
+step (download, pull, start, health) and of the data snapshot's restore, ``upgrader run`` is
+SIGKILLed; then ``resume``, ``rollback`` or a later cron-style ``run --cron`` must bring the server
+(and its data) to a good state. Then the whole-machine faults: the feed stopped mid-download, the
+registry stopped mid-pull, the disk filling up during download, extraction or the snapshot's
+second pass (the root on a small tmpfs), a "reboot" (every process killed, then the crontab's
+@reboot line), and the Docker Engine restarted mid-run. After each: ``check_invariant`` (see
+``harness``).
 """
 
 from __future__ import annotations
@@ -31,13 +32,15 @@ from tests.reliability.harness import (
     wait_until,
 )
 from tests.rig import registry_up
+from tests.rig.faults import KillPoint, run_with_kill_point
 
 from .conftest import ProjectFactory
 
 STATES = {
-    "upgrade": ["idle", "downloaded", "verified", "extracted", "prefetched", "stopped", "exported",
+    "upgrade": ["idle", "downloaded", "verified", "extracted", "prefetched", "warmed", "stopped", "snapshotted",
+                "exported", "pulled", "started"],
+    "classic": ["idle", "downloaded", "verified", "extracted", "warmed", "stopped", "snapshotted", "exported",
                 "pulled", "started"],
-    "classic": ["idle", "downloaded", "verified", "extracted", "stopped", "exported", "pulled", "started"],
 }
 # The follow-up: its command, the release that must answer after it, the run's final status.
 FOLLOW_UPS = {
@@ -46,7 +49,7 @@ FOLLOW_UPS = {
     "cron": (("run", "--cron"), "1.1.0", "completed"),
 }
 # The short form (make test) runs these; make reliability runs every case.
-SHORT_STATES = {("upgrade", "stopped")}
+SHORT_STATES = {("upgrade", "stopped"), ("upgrade", "snapshotted")}
 SHORT_MID = {("classic", "start", "rollback"), ("upgrade", "download", "resume")}
 MID_STEPS = {"upgrade": ["download", "prefetch", "start", "health"],
              "classic": ["download", "pull", "start", "health"]}
@@ -274,6 +277,38 @@ def test_registry_stopped_mid_pull(project: RelProject, workflow: str) -> None:
     check_invariant(baseline, versions=["1.1.0"], outcome="completed")
 
 
+# -- SIGKILL in the middle of the data's restore ---------------------------------------------------
+
+# The follow-up of a rollback cut short, and its exit code: a resumed or carried-on rollback ends
+# rolled back (exit 1: "the upgrade failed and the old release runs"), `rollback` exits 0.
+RESTORE_FOLLOW_UPS = {"rollback": (("rollback",), 0), "resume": (("resume",), 1), "cron": (("run", "--cron"), 1)}
+
+
+@pytest.mark.parametrize("which", [pytest.param(which, marks=() if which == "rollback" else pytest.mark.slow)
+                                   for which in RESTORE_FOLLOW_UPS])
+def test_killed_in_the_middle_of_the_restore(project: RelProject, which: str) -> None:
+    """A release that never gets healthy is rolled back; the run is SIGKILLed (with its whole
+    process group) while the restore of the data snapshot is copying; the follow-up starts the
+    restore over, and the volume is again exactly what it held before the run."""
+    installed_project(project, "upgrade")
+    project.seed_volume(files=48)  # 48 MiB more: the restore takes long enough to be cut
+    project.publish("1.1.0", healthy=False)
+    baseline = Baseline.take(project)
+
+    killed = run_with_kill_point(KillPoint("upgrader.snapshot.tree.restore", after_seconds=0.05),
+                                 ["--root", str(project.root), "-n", project.name, "run"],
+                                 project.test_dir / "kill.json", env=project.env())
+
+    assert killed.killed and killed.report is not None and killed.report["inside"], killed.output
+    status = project.status()
+    assert status["interrupted"] and status["run"]["status"] == "rolling_back", status
+    command, code = RESTORE_FOLLOW_UPS[which]
+    result = project.cli(*command)
+    assert result.returncode == code, result.output
+    check_invariant(baseline, versions=["1.0.0"], outcome="rolled_back")
+    assert project.events("snapshot_restored"), "the restore never finished"
+
+
 # -- the disk filling up --------------------------------------------------------------------------
 
 
@@ -315,6 +350,37 @@ def test_disk_fills_up(make_project: ProjectFactory, tmp_path: Path, where: str)
             assert project.status()["quarantined"] == [], "a full disk is a passing reason"
             leftovers = [path.name for path in (root / "releases").iterdir() if "partial" in path.name]
             assert not leftovers, leftovers
+        finally:
+            project.close()
+
+
+@pytest.mark.slow
+def test_disk_fills_up_during_the_snapshots_second_pass(make_project: ProjectFactory, tmp_path: Path) -> None:
+    """The first pass fits; then, while the old release still serves, it writes more than the disk
+    holding the root has left, so the second pass (server stopped) runs out of space: the run rolls
+    back, the old release starts again on its data (nothing to restore: the new release never ran),
+    the incomplete snapshot is removed and the space given back."""
+    with tmpfs_root(tmp_path, "40m") as root:
+        project = make_project(root=root)
+        try:
+            installed_project(project, "upgrade")
+            project.publish("1.1.0")
+            hold = hold_workflow("upgrade", "warmed", project.test_dir)
+            project.configure(hold.path)
+            process = project.spawn("run")
+            wait_until(lambda: hold.reached() or process.poll() is not None, 120, "the run holds at warmed")
+            assert process.poll() is None, project.output_of(process)
+            project.seed_volume(files=48)  # more than the 40 MiB tmpfs has left
+            baseline = Baseline.take(project)
+            hold.let_go()
+            process.wait(timeout=300)
+
+            output = project.output_of(process)
+            assert process.returncode == 1, output
+            assert "step snapshot failed" in output and "No space left on device" in output, output
+            check_invariant(baseline, versions=["1.0.0"], outcome="rolled_back")
+            assert project.events("snapshot_kept"), "the rollback should have said the data was kept"
+            assert not any((root / "snapshots" / project.name).iterdir()), "the incomplete snapshot is still there"
         finally:
             project.close()
 
