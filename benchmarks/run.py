@@ -26,14 +26,15 @@ from benchmarks.common import REPO, Bench, CaseResult, Row
 
 CACHE = Path(os.environ.get("UPGRADER_BENCH_CACHE", "/var/tmp/upgrader-bench"))
 # The order of the report; cheap cases first, so that a failing Docker case is reached last.
-ORDER = ("downtime", "cron", "download", "pull", "engine")
+# snapshot follows downtime: the same question (how long is the server down) with a data snapshot.
+ORDER = ("downtime", "snapshot", "cron", "download", "pull", "engine")
 
 
 def _case(name: str) -> Callable[[Bench], CaseResult]:
-    from benchmarks.cases import cron, download, downtime, engine, pull
+    from benchmarks.cases import cron, download, downtime, engine, pull, snapshot
 
-    return {"downtime": downtime.run, "cron": cron.run, "download": download.run, "pull": pull.run,
-            "engine": engine.run}[name]
+    return {"downtime": downtime.run, "snapshot": snapshot.run, "cron": cron.run, "download": download.run,
+            "pull": pull.run, "engine": engine.run}[name]
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
