@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
 import json
 import logging
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -198,7 +200,17 @@ class Feed:
                 for chunk in iter(lambda: existing.read(CHUNK), b""):
                     digest.update(chunk)
         if offset < size:
-            offset = self._transfer(url, part, offset, size, digest, progress)
+            try:
+                offset = self._transfer(url, part, offset, size, digest, progress)
+            except OSError as error:
+                if error.errno != errno.ENOSPC:
+                    raise
+                # Give the space back at once: the run must still record that it failed, and a
+                # retry would fill the disk again (its partial download is worth less than that).
+                part.unlink(missing_ok=True)
+                free = shutil.disk_usage(part.parent).free
+                raise FeedError(f"{part.parent}: No space left on device while downloading {url} ({size} bytes, "
+                                f"{free} free once the partial download was removed)", retryable=False) from None
         elif progress:
             progress(offset, size)
         if offset != size:

@@ -478,11 +478,17 @@ class RelProject:
             check=True, capture_output=True)
 
     def volume_digest(self) -> tuple[str | None, dict[str, str]]:
-        """The volume's creation time (None when it is gone) and path → sha256 of every file."""
-        inspected = subprocess.run(["docker", "volume", "inspect", "-f", "{{.CreatedAt}}", self.volume],
+        """The volume's identity (None when it is gone) and path → sha256 of every file.
+
+        The identity is its mountpoint and that folder's inode: a volume removed and
+        created again has another. (Docker's CreatedAt is the mountpoint's ctime, which any
+        file created at the volume's top level changes.)"""
+        inspected = subprocess.run(["docker", "volume", "inspect", "-f", "{{.Mountpoint}}", self.volume],
                                    capture_output=True, text=True, check=False)
         if inspected.returncode != 0:
             return None, {}
+        mountpoint = Path(inspected.stdout.strip())
+        identity = f"{mountpoint} inode {mountpoint.stat().st_ino}"
         listing = subprocess.run(
             ["docker", "run", "--rm", "--network", "none", "-v", f"{self.volume}:/data:ro",
              image_refs("1.0.0")["web"], "sh", "-c",
@@ -495,7 +501,7 @@ class RelProject:
             digest, path = line.split(None, 1)
             digests[path] = digest
         digests["./versions"] = versions  # the worker's own append-only log: its text
-        return inspected.stdout.strip(), digests
+        return identity, digests
 
     def kill_everything(self) -> list[int]:
         """SIGKILL every upgrader process of this root and every process it started (a power cut)."""

@@ -78,7 +78,13 @@ def _pass(context: Context, manifest: dict[str, Any], path: Path) -> None:
         def progress(files: int, size: int, name: str = item["name"], total: int = expected) -> None:
             context.progress({"item": name, "files": files, "bytes": size, "total": total})
 
-        listing = items.copy(item, path, progress)
+        try:
+            listing = items.copy(item, path, progress)
+        except items.DiskFull:
+            # An incomplete snapshot is never restored: give its space back at once, so that the
+            # run can still record its failure and the rollback start the server again.
+            store.remove(context.project.root, context.project.name, context.run["run_id"])
+            raise
         item["digest"] = listing.digest()
 
 
@@ -135,15 +141,16 @@ def warm_snapshot(context: Context) -> None:
 def snapshot(context: Context) -> None:
     if context.data.get("snapshot") == context.run["run_id"]:
         return  # complete already
+    if "snapshot_dir" in context.data and context.data["snapshot_dir"] is None:
+        return  # warm decided: no snapshot for this run
     path = _path(context)
-    if "snapshot_dir" not in context.data:
-        # A workflow without a warm step: the whole copy happens now, with the server stopped.
+    if not (path / store.MANIFEST).exists():
+        # No warm step in this workflow, or its copy was given back when the disk filled up: the
+        # whole copy happens now, with the server stopped.
         begun = _begin(context, path)
         if begun is None:
             return
         _record(context, begun, path)
-    if context.data["snapshot_dir"] is None:
-        return  # warm decided: no snapshot for this run
     manifest = store.read(path)
     if manifest["stopped_at"] is None:
         manifest["stopped_at"] = now()

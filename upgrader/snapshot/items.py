@@ -17,6 +17,7 @@ two methods:
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -167,16 +168,35 @@ def _listing_path(snapshot: Path, item: dict[str, Any]) -> Path:
     return snapshot / f"{item['dir']}.listing"
 
 
+# The listings this process wrote, by file, with the file's (size, mtime): the second pass (downtime)
+# need not read back what the first pass of the same process wrote.
+_written: dict[Path, tuple[tuple[int, int], tree.Listing]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
+
+
 def _previous_listing(snapshot: Path, item: dict[str, Any]) -> tree.Listing | None:
     """The listing the last pass left, or None (then everything is copied again)."""
     path = _listing_path(snapshot, item)
     if not path.exists():
         return None
+    kept = _written.get(path)
+    if kept is not None and kept[0] == _stamp(path):
+        return kept[1]
     try:
         return tree.Listing.load(path)
     except tree.ListingError as error:
         logger.warning("%s; copying %s in full", error, item["name"])
         return None
+
+
+def _save_listing(path: Path, listing: tree.Listing, previous: tree.Listing | None) -> None:
+    if previous is None or listing != previous or not path.exists():  # unchanged: already on disk
+        listing.dump(path)
+    _written[path] = (_stamp(path), listing)
 
 
 def copy(item: dict[str, Any], snapshot: Path, progress: Progress | None = None) -> tree.Listing:
@@ -193,17 +213,23 @@ def copy(item: dict[str, Any], snapshot: Path, progress: Progress | None = None)
 
             with volumes.read_archive(item["name"], item["image"]) as chunks:
                 listing = archive.tar_to_tree(chunks, destination, previous)
-        listing.dump(_listing_path(snapshot, item))
+        _save_listing(_listing_path(snapshot, item), listing, previous)
     except tree.TreeError as error:
         raise _copy_failed(item, error) from None
+    except OSError as error:  # writing the listing
+        raise _copy_failed(item, tree.TreeError.from_os(error, str(_listing_path(snapshot, item)))) from None
     item.update(files=listing.files, bytes=listing.bytes)
     return listing
 
 
+class DiskFull(ActionError):
+    """The disk that holds the snapshots filled up during a copy (a passing reason, not the release's)."""
+
+
 def _copy_failed(item: dict[str, Any], error: tree.TreeError) -> ActionError:
     what = f"volume {item['name']}" if item["kind"] == "volume" else f"folder {item['name']}"
-    if getattr(error, "errno", None) == 28:  # ENOSPC: a passing reason, not the release's fault
-        return ActionError(f"the disk filled up while copying {what} into the snapshot: {error}", retryable=False)
+    if getattr(error, "errno", None) == errno.ENOSPC:
+        return DiskFull(f"the disk filled up while copying {what} into the snapshot: {error}", retryable=False)
     return ActionError(f"copying {what} into the snapshot failed: {error}", retryable=False)
 
 
