@@ -1,7 +1,8 @@
-"""upgrader's benchmark suite (issue 7): downtime, the cost of a cron run with nothing to do,
-download, pull and engine overhead, measured on the real rig and written to docs/performance.md.
+"""upgrader's benchmark suite (issue 7): downtime, downtime with a data snapshot of 1 GiB, the cost
+of a cron run with nothing to do, download, pull and engine overhead, measured on the real rig and
+written to docs/performance.md.
 
-Run it with ``make bench`` (everything, 10-15 minutes) or ``python -m benchmarks --quick``. The
+Run it with ``make bench`` (everything, about 20 minutes) or ``python -m benchmarks --quick``. The
 suite uses its own registry port (``UPGRADER_RIG_REGISTRY``, default 127.0.0.1:5001 here, so that
 it never touches the test suite's registry on :5000), its own Compose project names (``bench-*``)
 and free HTTP ports, and removes its containers, volumes and images when it ends.

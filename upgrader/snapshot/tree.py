@@ -505,20 +505,20 @@ def _copy_content(source_fd: int, dest_fd: int, size: int, *, hashing: bool) -> 
     """Make ``dest_fd`` (an empty file) hold the first ``size`` bytes of ``source_fd``: a reflink where the
     filesystem can (btrfs, xfs), else a copy of the data ranges, holes left holes. Returns the sha256 of what the
     copy holds when ``hashing``."""
-    hasher = hashlib.sha256() if hashing else None
     try:
         fcntl.ioctl(dest_fd, FICLONE, source_fd)
     except OSError as error:
         if error.errno not in _NO_REFLINK:
             raise
-        _transfer(source_fd, dest_fd, size, hasher)
+        _transfer(source_fd, dest_fd, size, None)  # in the kernel (copy_file_range) where it can
     else:
-        # A clone takes the whole file as it is now: cut it to the size the listing records, and hash the
-        # copy itself, not the source, which may have changed since.
-        os.ftruncate(dest_fd, size)
-        if hasher is not None:
-            _transfer(dest_fd, None, size, hasher)
-    return hasher.hexdigest() if hasher is not None else None
+        os.ftruncate(dest_fd, size)  # a clone takes the whole file as it is now: cut it to the listed size
+    if not hashing:
+        return None
+    # The copy itself is hashed, not the source, which may have changed since; it is in the page cache.
+    hasher = hashlib.sha256()
+    _transfer(dest_fd, None, size, hasher)
+    return hasher.hexdigest()
 
 
 def _transfer(source_fd: int, dest_fd: int | None, size: int, hasher: hashlib._Hash | None) -> None:
