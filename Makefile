@@ -50,7 +50,8 @@ clean:
 
 # The benchmark suite (issue 7): downtime (also with a 1 GiB data snapshot), cron no-op cost, download,
 # pull, engine overhead on the real rig; writes docs/performance.md (about 20 minutes).
-# BENCH_ARGS=--quick for a short development run; BENCH_ARGS=--snapshot measures HEAD (git archive) instead of a working tree being edited.
+# BENCH_ARGS=--quick for a short development run; BENCH_ARGS=--snapshot measures HEAD (git archive)
+# instead of a working tree being edited.
 # Its own registry port, so that it never touches the test suite's registry on :5000.
 BENCH_ARGS ?=
 bench: install
