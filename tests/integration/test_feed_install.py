@@ -35,7 +35,7 @@ def test_first_install_takes_the_newest_allowed_release_and_a_second_run_is_up_t
 
     before = rig.check()
     assert before == {"project": "acme", "installed": None, "target": "1.1.0", "path": ["1.1.0"],
-                      "major_available": None, "quarantined": [], "up_to_date": False}
+                      "major_available": None, "quarantined": [], "up_to_date": False, "data_folders": []}
     assert archive_requests(rig) == [], "check downloaded an archive"
     assert not rig.downloads.exists() and not rig.releases.exists(), "check changed the root"
 
@@ -56,7 +56,7 @@ def test_first_install_takes_the_newest_allowed_release_and_a_second_run_is_up_t
 
     after = rig.check()
     assert after == {"project": "acme", "installed": "1.1.0", "target": None, "path": [],
-                     "major_available": None, "quarantined": [], "up_to_date": True}
+                     "major_available": None, "quarantined": [], "up_to_date": True, "data_folders": []}
 
     rig.server.clear()
     again = rig.cli("run")
