@@ -8,6 +8,7 @@ run rolls back with nothing extracted, nothing written outside the root and noth
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import tarfile
@@ -21,16 +22,19 @@ from tests.unit.release_builders import (
     Entry,
     Zeros,
     basic,
+    docker_save,
     file,
     folder,
     hardlink,
     special,
     stream,
     symlink,
+    tar_bytes,
     write_archive,
 )
 from tests.unit.release_builders import release_json as unit_release_json
 
+from . import test_package_dos as dos
 from .conftest import refused
 
 # -- project.yaml ----------------------------------------------------------------------------------
@@ -374,6 +378,17 @@ def _slips(rig: Rig) -> dict[str, list[Entry]]:
         "setuid": [file("hooks/sh", b"#!/bin/sh\n", mode=0o4755)],
         "setgid": [file("hooks/sh", b"#!/bin/sh\n", mode=0o2755)],
         "duplicate-release-json": [file("release.json", unit_release_json(images=["evil:1"]))],
+        # Links resolved against the temporary folder releases/.1.1.0.acme.partial (they pass
+        # there, then dangle or lead elsewhere once it is renamed): through another link of the
+        # archive, before or after it, by a symbolic or a hard link, or by climbing to it.
+        "temporary-folder-through-a-link": [symlink("b", "."),
+                                            symlink("a", "b/../.1.1.0.acme.partial/compose.yaml")],
+        "temporary-folder-through-a-later-link": [symlink("a", "b/../.1.1.0.acme.partial/compose.yaml"),
+                                                  symlink("b", ".")],
+        "temporary-folder-by-climbing": [symlink("a", "../.1.1.0.acme.partial/compose.yaml")],
+        "temporary-folder-by-a-hard-link": [symlink("b", "."), hardlink("h", "b/compose.yaml")],
+        "link-to-a-link": [folder("config"), symlink("config/a", "b"), symlink("config/b", "../compose.yaml")],
+        "file-under-a-link": [folder("config"), symlink("d", "config"), file("d/outside-canary", b"pwned\n")],
     }
 
 
@@ -381,7 +396,9 @@ SLIPS = ["absolute-path", "dotdot", "deep-dotdot", "dot-slash-dotdot", "inner-do
          "pax-path-dotdot", "long-name-dotdot", "symlink-absolute", "symlink-dotdot",
          "symlink-then-file-through-it", "symlink-chain", "symlink-to-a-later-symlink", "hardlink-absolute",
          "hardlink-dotdot", "hardlink-to-a-missing-member", "char-device", "block-device", "fifo", "setuid",
-         "setgid", "duplicate-release-json"]
+         "setgid", "duplicate-release-json", "temporary-folder-through-a-link",
+         "temporary-folder-through-a-later-link", "temporary-folder-by-climbing", "temporary-folder-by-a-hard-link",
+         "link-to-a-link", "file-under-a-link"]
 
 
 def assert_nothing_extracted(rig: Rig, changed: set[str]) -> None:
@@ -420,7 +437,18 @@ BROKEN = {
     "gzip-of-text": (lambda tmp: __import__("gzip").compress(b"not a tar\n" * 100), ("not a gzip-compressed tar",)),
     "empty-file": (lambda tmp: b"", ("not a gzip-compressed tar",)),
     "no-release-json": (lambda tmp: _tar(tmp, [file("compose.yaml", b"services: {}\n")]), ("release.json is missing",)),
+    # Archive denial of service: refused at the cap, without reading the rest (test_package_dos).
+    "too-many-entries": (lambda tmp: _blocks([*dos.release(), *(dos.regular(f"f/{index // 1000:03d}/{index:06d}")
+                                                                for index in range(200_000))]),
+                         ("entry 'f/099/099998' is past the limit of 100000 entries",)),
+    "long-name-header-bomb": (lambda tmp: _blocks([*dos.release(), *(dos.pax(f"{index:08d}" + "x" * 992)
+                                                                     for index in range(40_000))]),
+                              ("expands to more than 67108864 bytes",)),
 }
+
+
+def _blocks(blocks: list[bytes]) -> bytes:
+    return gzip.compress(b"".join(blocks) + b"\0" * 1024, compresslevel=6)
 
 
 def _tar(tmp: Path, entries: list[Entry]) -> bytes:
@@ -448,3 +476,50 @@ def test_an_offline_package_with_a_bad_checksum_file_is_refused(rig: Rig, mode: 
     package = offline(rig.tmp, basic())
     package.with_name(package.name + ".sha256").write_text("not-a-digest  x\n")
     refused(rig, "run", "--package", str(package), code=2, says=("sha256",), mode=mode)
+
+
+# -- images/*.tar of an offline package: only what release.json names (DESIGN §15) ------------------
+
+WEB = "127.0.0.1:5000/acme/web:1.1.0"
+OTHER = "127.0.0.1:5000/other/web:1.0"
+
+
+def _saved(*entries: Entry) -> Entry:
+    return file("images/web.tar", tar_bytes([file("x.json", b"{}"), *entries]))
+
+
+def _manifest(*tags: str, **fields: object) -> Entry:
+    return file("manifest.json", json.dumps([{"Config": "x.json", "RepoTags": list(tags), **fields}]).encode())
+
+
+IMAGE_TARS: dict[str, tuple[list[Entry], tuple[str, ...]]] = {
+    "another-project's-image": ([file("images/web.tar", docker_save([WEB, OTHER]))],
+                                ("images/web.tar", f"carries {OTHER}, which release.json does not list")),
+    "only-another-image": ([file("images/web.tar", docker_save([OTHER]))], (f"carries {OTHER}",)),
+    "untagged-image": ([_saved(_manifest())], ("images/web.tar", "has no RepoTags")),
+    "legacy-repositories": ([_saved(_manifest(WEB), file("repositories", json.dumps(
+        {"127.0.0.1:5000/other/web": {"1.0": "0" * 64}}).encode()))], (f"carries {OTHER}",)),
+    "repotags-in-another-case": ([_saved(_manifest(WEB, REPOTAGS=[OTHER]))], (f"carries {OTHER}",)),
+    "manifest-twice": ([_saved(_manifest(WEB), file("./manifest.json", json.dumps(
+        [{"RepoTags": [OTHER]}]).encode()))], ("images/web.tar", "'./manifest.json'")),
+    "manifest-through-a-link": ([_saved(_manifest(WEB), symlink("d", "."), file("d/manifest.json", b"[]"))],
+                                ("images/web.tar", "lies under a link")),
+    "oci-index-name": ([_saved(_manifest(WEB), file("index.json", json.dumps({"manifests": [
+        {"annotations": {"io.containerd.image.name": OTHER}}]}).encode()))], (f"carries {OTHER}",)),
+    "tar-a-symlink": ([folder("config"), file("config/other.tar", docker_save([OTHER])),
+                       symlink("images/web.tar", "../config/other.tar")], ("images/web.tar", "images/ may hold only")),
+}
+
+
+@pytest.mark.parametrize("case", IMAGE_TARS, ids=list(IMAGE_TARS))
+def test_an_image_tar_tagging_another_image_is_refused(rig: Rig, case: str, mode: str) -> None:
+    """An offline package whose images/*.tar would make `docker load` tag an image release.json
+    does not name (another project's), or an untagged one: verify refuses it in one line naming
+    the tar; nothing is extracted, the release is quarantined."""
+    extra, says = IMAGE_TARS[case]
+    package = offline(rig.tmp, [*basic(), folder("images"), *extra])
+    outcome, changed = refused(rig, "run", "--package", str(package), code=1, says=says,
+                               allowed={"root/state", "root/downloads", "root/releases"}, mode=mode)
+    assert_nothing_extracted(rig, changed)
+    assert rig.run_file()["status"] == "rolled_back"
+    assert json.loads(rig.cli("status", "--json").stdout)["quarantined"] == ["1.1.0"], outcome.output

@@ -7,6 +7,7 @@ ones are crafted entry by entry with ``TarInfo``. A refused archive must leave n
 
 from __future__ import annotations
 
+import io
 import json
 import stat
 import tarfile
@@ -31,6 +32,7 @@ from release_builders import (
     special,
     stream,
     symlink,
+    tar_bytes,
     tree,
     write_archive,
 )
@@ -133,6 +135,44 @@ HOSTILE = [
     pytest.param(archive_of(file("release.json", release_json())), r"compose\.yaml is missing",
                  id="missing-compose-yaml"),
     pytest.param(archive_of(), r"release\.json is missing", id="empty-tar"),
+    # A link is resolved inside the release's own tree, never against the temporary folder it is
+    # extracted to: with b -> ., a -> b/../.1.1.0.acme.partial/compose.yaml stayed inside the
+    # temporary folder (releases/.1.1.0.acme.partial), then dangled once it was renamed.
+    pytest.param(release_with(symlink("b", "."), symlink("a", f"b/../.{VERSION}.acme.partial/compose.yaml")),
+                 r"entry 'a' is a link through the link 'b' of the archive "
+                 r"\('b/\.\./\.1\.1\.0\.acme\.partial/compose\.yaml'\); "
+                 r"a link may lead neither through another link nor above the release folder$",
+                 id="link-through-a-link-into-the-temporary-folder"),
+    pytest.param(release_with(symlink("a", f"b/../.{VERSION}.acme.partial/compose.yaml"), symlink("b", ".")),
+                 r"entry 'a' is a link through the link 'b'", id="link-through-a-later-link-into-the-temporary-folder"),
+    pytest.param(release_with(folder("config"), symlink("config/a", f"../b/../.{VERSION}.acme.partial/x"),
+                              symlink("b", ".")),
+                 r"entry 'config/a' is a link through the link 'b'", id="link-from-a-folder-through-a-link"),
+    pytest.param(release_with(symlink("a", f"../.{VERSION}.acme.partial/compose.yaml")),
+                 r"entry 'a' is a link pointing outside the release folder", id="link-to-the-temporary-folder"),
+    pytest.param(release_with(folder("config"), symlink("config/a", f"../config/../../.{VERSION}.acme.partial")),
+                 r"entry 'config/a' is a link pointing outside", id="link-climbing-to-the-temporary-folder"),
+    pytest.param(release_with(symlink("b", "."), hardlink("h", "b/compose.yaml")),
+                 r"entry 'h' is a link through the link 'b'", id="hardlink-through-a-link"),
+    pytest.param(release_with(folder("config"), symlink("config/up", ".."), hardlink("h", "config/up/../compose.yaml")),
+                 r"entry 'h' is a link through the link 'config/up'", id="hardlink-through-a-link-back-inside"),
+    pytest.param(release_with(folder("config"), file("config/x.conf", b"x"), symlink("config/current", "x.conf"),
+                              symlink("config/alias", "current")),
+                 r"entry 'config/alias' is a link through the link 'config/current'", id="link-to-a-link"),
+    pytest.param(release_with(symlink("loop", "loop")), r"entry 'loop' is a link through the link 'loop'",
+                 id="link-to-itself"),
+    pytest.param(release_with(folder("config"), symlink("d", "config"), file("d/x.conf", b"x")),
+                 r"entry 'd/x\.conf' lies under the link 'd' of the archive", id="file-under-a-link"),
+    pytest.param(release_with(file("d/x.conf", b"x"), symlink("d/y", "x.conf"), symlink("d", ".")),
+                 r"entry 'd/x\.conf' lies under the link 'd'", id="file-under-a-later-link"),
+    pytest.param(release_with(file("config//x.conf", b"x"), file("config/./x.conf", b"y")),
+                 r"entry 'config/x\.conf' appears twice", id="duplicate-with-empty-and-dot-components"),
+    pytest.param(release_with(file("config/" + "x" * 1100, b"x")), r"longer than 1024 characters",
+                 id="name-too-long"),
+    pytest.param(release_with(symlink("config", "x" * 1100)), r"entry 'config' has a name or link target longer",
+                 id="link-target-too-long"),
+    pytest.param(release_with(file("a/" * 40 + "x", b"x")), r"is more than 32 folders deep", id="too-deep"),
+    pytest.param(release_with(symlink("config", "")), r"entry 'config' is a link with no target", id="empty-link"),
     pytest.param(truncated, rf"{ARCHIVE}: the archive is truncated or corrupt", id="truncated-gzip"),
     pytest.param(not_gzip, rf"{ARCHIVE}: not a gzip-compressed tar archive", id="not-gzip"),
     pytest.param(gzip_of_text, rf"{ARCHIVE}: not a gzip-compressed tar archive", id="gzip-of-not-a-tar"),
@@ -189,6 +229,78 @@ def test_the_expansion_cap_is_fifty_times_the_archive_above_the_floor(
     assert archive.stat().st_size * package.EXPANSION_RATIO < 1_000_000
     with pytest.raises(PackageError, match=r"\(50 times its size\)"):
         members(archive)
+
+
+def test_header_bytes_count_against_the_expansion_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries with long names and no data: their sizes add up to 0, their headers (a pax
+    header and its records before every entry) to about 150 times the archive."""
+    names = [f"{index:06d}" + "x" * 990 for index in range(2_000)]
+    archive = write_archive(tmp_path / ARCHIVE, [*basic(), *(file(name) for name in names)])
+    assert len(members(archive)) == 2_002  # under the 64 MiB floor
+    monkeypatch.setattr(package, "EXPANSION_FLOOR", 0)
+    assert archive.stat().st_size * package.EXPANSION_RATIO < 2_000 * 1_000
+    with pytest.raises(PackageError, match=r"expands to more than \d+ bytes \(50 times its size\) after "
+                                           r"entry '\d+x+'\.\.\.; refusing a likely gzip bomb$") as caught:
+        members(archive)
+    assert caught.value.release_fault is True
+
+
+def test_an_archive_with_too_many_entries_is_refused_at_the_first_one_past_the_cap(
+    tmp_path: Path, releases: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(package, "MAX_ENTRIES", 5)
+    archive = write_archive(tmp_path / ARCHIVE, [*(file(f"config/{index}") for index in range(5)), *basic()])
+    match = rf"^{ARCHIVE}: entry 'release\.json' is past the limit of 5 entries; refusing the archive$"
+    for read in (members, read_release,
+                 lambda path: extract(path, releases, sha256=SHA, version=VERSION, owner=OWNER)):
+        with pytest.raises(PackageError, match=match):
+            read(archive)
+    assert list(releases.iterdir()) == []
+
+
+def test_a_huge_pax_header_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    bomb = file("config/x.conf", b"x")
+    bomb.info.pax_headers = {"comment": "x" * (2 << 20)}
+    archive = write_archive(tmp_path / ARCHIVE, [*basic(), bomb])
+    with pytest.raises(PackageError, match=rf"^{ARCHIVE}: a header of \d+ bytes after entry 'compose\.yaml' "
+                                           r"\(more than 1048576\); refusing a likely header bomb$"):
+        members(archive)
+
+
+def test_a_global_pax_header_with_many_keys_is_refused(tmp_path: Path) -> None:
+    """tarfile copies the global pax keys into every entry: 64 keys at most."""
+    archive = tmp_path / ARCHIVE
+    with tarfile.open(archive, "w:gz", format=tarfile.PAX_FORMAT,
+                      pax_headers={f"comment{index}": "x" for index in range(100)}) as tar:
+        for entry in basic():
+            tar.addfile(entry.info, io.BytesIO(entry.data if isinstance(entry.data, bytes) else b""))
+    with pytest.raises(PackageError, match=r"a global pax header before entry 'release\.json' has more than 64 keys"):
+        members(archive)
+
+
+def test_a_sparse_file_is_refused(tmp_path: Path) -> None:
+    sparse = file("config/sparse", b"")
+    sparse.info.type = tarfile.GNUTYPE_SPARSE
+    archive = tmp_path / ARCHIVE
+    with tarfile.open(archive, "w:gz", format=tarfile.GNU_FORMAT) as tar:
+        for entry in [*basic(), sparse]:
+            tar.addfile(entry.info, io.BytesIO(entry.data if isinstance(entry.data, bytes) else b""))
+    with pytest.raises(PackageError, match=r"entry 'config/sparse' is not a regular file, folder or link"):
+        members(archive)
+
+
+def test_an_archive_that_changes_between_the_check_and_the_extraction_is_refused(
+    tmp_path: Path, releases: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """extract reads the archive twice: the entries it extracts must be those members checked."""
+    checked = write_archive(tmp_path / "checked.tar.gz", safe_release(""))
+    archive = write_archive(tmp_path / ARCHIVE, [*safe_release("")[:5], symlink("config/current", "../compose.yaml"),
+                                                 *safe_release("")[6:]])
+    real_members = package.members
+    monkeypatch.setattr(package, "members", lambda path: real_members(checked))
+    with pytest.raises(PackageError, match=r"entry 'config/current' changed while it was being extracted"):
+        extract(archive, releases, sha256=SHA, version=VERSION, owner=OWNER)
+    assert list(releases.iterdir()) == []
 
 
 def test_a_missing_archive_is_an_action_error_naming_it(tmp_path: Path) -> None:
@@ -441,3 +553,160 @@ def test_check_images_refuses(tmp_path: Path, images: tuple[str, ...], extra: li
     with pytest.raises(PackageError, match=match) as caught:
         check_images(archive, members(archive), listed)
     assert caught.value.retryable is False and caught.value.release_fault is True
+
+
+OTHER = "127.0.0.1:5000/other/web:1.0"
+
+
+def image_tar(*entries: Entry) -> bytes:
+    """A docker save archive of its config and ``entries`` (a manifest.json, repositories …)."""
+    return tar_bytes([file("x.json", b"{}"), *entries])
+
+
+def manifest(*tags: str, **fields: Any) -> Entry:
+    return file("manifest.json", json.dumps([{"Config": "x.json", "RepoTags": list(tags), "Layers": [],
+                                              **fields}]).encode())
+
+
+def index_json(*annotations: dict[str, str]) -> Entry:
+    return file("index.json", json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "0" * 64, "size": 1,
+         "annotations": value} for value in annotations]}).encode())
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        pytest.param([file("images/web.tar", image_tar(manifest(WEB), file("repositories", json.dumps(
+            {"127.0.0.1:5000/other/web": {"1.0": "0" * 64}}).encode())))],
+            rf"images/web\.tar: carries {OTHER}, which release\.json does not list", id="legacy-repositories"),
+        pytest.param([file("images/web.tar", image_tar(manifest(WEB), file("./manifest.json", json.dumps(
+            [{"Config": "x.json", "RepoTags": [OTHER]}]).encode())))],
+            r"images/web\.tar: entry '\./manifest\.json' is not the one regular manifest\.json", id="manifest-twice"),
+        pytest.param([file("images/web.tar", image_tar(file("other.json", json.dumps(
+            [{"Config": "x.json", "RepoTags": [OTHER]}]).encode()), symlink("manifest.json", "other.json")))],
+            r"images/web\.tar: entry 'manifest\.json' is not the one regular manifest\.json", id="manifest-a-link"),
+        pytest.param([file("images/web.tar", image_tar(manifest(WEB), symlink("d", "."),
+                                                       file("d/repositories", b"{}")))],
+            r"images/web\.tar: entry 'd/repositories' lies under a link of the archive", id="written-through-a-link"),
+        pytest.param([file("images/web.tar", image_tar(file("../manifest.json", b"[]"), manifest(WEB)))],
+            r"images/web\.tar: entry '\.\./manifest\.json' is outside the archive's folder", id="dot-dot"),
+        # The engine reads manifest.json with Go, whose JSON fills RepoTags from any key equal to
+        # it in any case (the last one wins), the long s (U+017F) and the Kelvin sign folding to s and k.
+        pytest.param([file("images/web.tar", image_tar(manifest(WEB, repotags=[OTHER])))],
+                     rf"carries {OTHER}, which", id="repotags-in-another-case"),
+        pytest.param([file("images/web.tar", image_tar(manifest(WEB, **{"RepoTag\u017f": [OTHER]})))],
+                     rf"carries {OTHER}, which", id="repotags-with-a-long-s"),
+        pytest.param([file("images/web.tar", image_tar(manifest(WEB), index_json(
+            {"io.containerd.image.name": OTHER})))], rf"carries {OTHER}, which", id="oci-index-name"),
+        pytest.param([file("images/web.tar", image_tar(manifest(WEB), index_json(
+            {"org.opencontainers.image.ref.name": "other/web:1.0"})))],
+            r"carries other/web:1\.0, which", id="oci-index-ref-name"),
+        pytest.param([file("images/web.tar", image_tar(manifest(WEB), index_json({"x": "y"})))],
+                     r"images/web\.tar: an image in index\.json has no name", id="oci-index-untagged"),
+        pytest.param([file("images/web.tar", image_tar(manifest()))],
+                     r"images/web\.tar: an image in manifest\.json has no RepoTags", id="untagged"),
+        pytest.param([file("images/web.tar", image_tar(file("manifest.json", json.dumps(
+            [{"RepoTags": [WEB]}]).encode() + json.dumps([{"RepoTags": [OTHER]}]).encode())))],
+            r"images/web\.tar: manifest\.json is not valid JSON", id="two-json-documents"),
+        pytest.param([file("images/web.tar", image_tar(manifest("127.0.0.1:5000/acme/web:1.1.0\nx")))],
+                     r"carries '127\.0\.0\.1:5000/acme/web:1\.1\.0\\nx', which", id="tag-with-a-newline"),
+        pytest.param([file("config/web.tar", docker_save([OTHER])), symlink("images/web.tar", "../config/web.tar")],
+                     r"images/web\.tar: images/ may hold only <name>\.tar files", id="tar-a-symlink"),
+        pytest.param([file("config/web.tar", docker_save([OTHER])), hardlink("images/web.tar", "config/web.tar")],
+                     r"images/web\.tar: images/ may hold only <name>\.tar files", id="tar-a-hard-link"),
+        pytest.param([folder("images/web.tar")], r"images/web\.tar: images/ may hold only", id="tar-a-folder"),
+    ],
+)
+def test_check_images_refuses_an_image_release_json_does_not_name(tmp_path: Path, extra: list[Entry],
+                                                                 match: str) -> None:
+    """DESIGN §15: an offline package loads only the image references its release.json names;
+    whatever could make ``docker load`` tag another one is refused at verify, in one line."""
+    archive, listed = images_archive(tmp_path, (WEB,), *extra)
+    with pytest.raises(PackageError, match=match) as caught:
+        check_images(archive, members(archive), listed)
+    assert "\n" not in str(caught.value)
+    assert caught.value.retryable is False and caught.value.release_fault is True
+
+
+def test_images_must_be_a_folder(tmp_path: Path) -> None:
+    archive = write_archive(tmp_path / ARCHIVE, [*basic(), folder("config"),
+                                                 file("config/web.tar", docker_save([OTHER])),
+                                                 symlink("images", "config")])
+    with pytest.raises(PackageError, match=rf"{ARCHIVE}: images is not a folder"):
+        check_images(archive, members(archive), [WEB])
+
+
+def test_check_images_accepts_what_docker_save_writes_and_answers_in_release_json_spelling(tmp_path: Path) -> None:
+    """A recent docker save: manifest.json, repositories and an OCI index.json whose ref.name is
+    the tag alone; a familiar name (nginx:1.25) is the same image as docker.io/library/nginx:1.25."""
+    nginx = "docker.io/library/nginx:1.25"
+    saved = image_tar(manifest(WEB), file("repositories", json.dumps({"127.0.0.1:5000/acme/web": {
+        "1.1.0": "0" * 64}}).encode()), file("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'), index_json(
+        {"io.containerd.image.name": WEB, "org.opencontainers.image.ref.name": "1.1.0"}))
+    archive, images = images_archive(tmp_path, (WEB, nginx), file("images/web.tar", saved),
+                                     file("images/nginx.tar", image_tar(manifest("nginx:1.25"))))
+    assert check_images(archive, members(archive), images) == [WEB, nginx]
+
+
+# -- the pull action loads only what it checked, right before loading it ---------------------------
+
+
+def pull_context(project: Any, release_dir: Path) -> Any:
+    from upgrader.actions.base import Context
+
+    data = {"release_images": [WEB], "offline_images": [WEB], "release_dir": str(release_dir)}
+    return Context(project=project, run={"from_version": "1.0.0", "to_version": VERSION, "data": data},
+                   step="prefetch", params={}, journal=lambda event, detail: None, checkpoint=lambda: None,
+                   progress=lambda detail: None)
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Path, bytes]]:
+    """What the (fake) engine was given to load; every image is there afterwards."""
+    from upgrader.runtime import engine
+
+    loaded: list[tuple[Path, bytes]] = []
+
+    def load(archive: Path, stream: Any = None) -> list[str]:
+        loaded.append((archive, stream.read()))
+        return [WEB]
+
+    monkeypatch.setattr(engine, "load", load)
+    monkeypatch.setattr(engine, "digest", lambda reference: "sha256:" + "1" * 64)
+    return loaded
+
+
+def test_pull_loads_the_very_file_it_checked(project: Any, tmp_path: Path, loads: list[tuple[Path, bytes]]) -> None:
+    from upgrader.actions.pull import pull
+
+    release = tmp_path / "releases" / VERSION
+    (release / "images").mkdir(parents=True)
+    (release / "images" / "web.tar").write_bytes(saved := docker_save([WEB]))
+    context = pull_context(project, release)
+    pull(context)
+    assert loads == [(release / "images" / "web.tar", saved)]
+    assert context.data["images"] == {WEB: "sha256:" + "1" * 64}
+
+
+@pytest.mark.parametrize("kind", ["foreign-tag", "symlink"])
+def test_pull_checks_each_tar_again_and_loads_nothing_foreign(project: Any, tmp_path: Path, kind: str,
+                                                               loads: list[tuple[Path, bytes]]) -> None:
+    """The tar on disk could differ from the one verify read: pull refuses it before the engine
+    sees a byte."""
+    from upgrader.actions.pull import pull
+
+    release = tmp_path / "releases" / VERSION
+    (release / "images").mkdir(parents=True)
+    tar = release / "images" / "web.tar"
+    if kind == "symlink":
+        (release / "other.tar").write_bytes(docker_save([WEB]))
+        tar.symlink_to("../other.tar")
+        match = rf"{tar}: cannot open it as a regular file"
+    else:
+        tar.write_bytes(docker_save([WEB, OTHER]))
+        match = rf"^{tar}: carries {OTHER}, which release\.json does not list$"
+    with pytest.raises(PackageError, match=match) as caught:
+        pull(pull_context(project, release))
+    assert caught.value.release_fault is True and caught.value.retryable is False
+    assert loads == []

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from upgrader.errors import ActionError
 
@@ -105,13 +105,17 @@ def pull(reference: str, progress: Callable[[dict[str, Any]], None] | None = Non
     return digest(reference) or ""
 
 
-def load(archive: Path) -> list[str]:
-    """Load a ``docker save`` archive; the references it carried."""
+def load(archive: Path, stream: IO[bytes] | None = None) -> list[str]:
+    """Load a ``docker save`` archive — read from ``stream`` when given (the open file a caller
+    checked), else from ``archive`` — and give the references it carried."""
     import docker.errors
 
     try:
-        with open(archive, "rb") as stream:
+        if stream is not None:
             images = client().images.load(stream)
+        else:
+            with open(archive, "rb") as own:
+                images = client().images.load(own)
     except docker.errors.APIError as error:
         raise ActionError(f"loading {archive.name}: {error.explanation or error}",
                           release_fault=True) from None
