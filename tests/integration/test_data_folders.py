@@ -335,7 +335,7 @@ def crash_points(project: Project, crash_at: Callable[[int | None], list[str]]) 
     legacy_server(project)
     count = renames_of(export, Run(project), crash_at)
     crash_at(None)
-    assert count == len(FOLDERS) * 2 + 2  # migrations, lost+found, the swap
+    assert count == len(FOLDERS) * 2 + 3  # migrations, lost+found, export.prev renamed to be removed, the swap
     return range(count)
 
 
@@ -405,7 +405,7 @@ def test_restore_export_crashed_at_every_rename_then_run_again_converges(
     run = Run(project)
     export(run.context())
     count = renames_of(restore_export, run, crash_at)
-    assert count == 1 + len(FOLDERS)
+    assert count == 2 + len(FOLDERS)  # export renamed to be removed, export.prev back, the data back
     for point in range(count):
         fresh(project)
         legacy_server(project)
