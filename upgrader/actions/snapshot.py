@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from upgrader.actions.base import Context, register
 from upgrader.errors import ActionError
-from upgrader.snapshot import items, tree
 from upgrader.snapshot import manifest as store
 from upgrader.store import now
+
+if TYPE_CHECKING:
+    from upgrader.snapshot import items
 
 # Room left after the first pass for the second one (what changed while the server still ran).
 RESERVE_FRACTION = 0.05
@@ -62,6 +64,8 @@ def _helper_image(context: Context, item: dict[str, Any]) -> str:
 
 
 def _discover(context: Context, settings: items.Settings) -> list[dict[str, Any]]:
+    from upgrader.snapshot import items
+
     found = items.volume_items(context.project, settings) + items.path_items(
         context.project, settings, _data_folders(context))
     for item in found:
@@ -71,6 +75,8 @@ def _discover(context: Context, settings: items.Settings) -> list[dict[str, Any]
 
 
 def _pass(context: Context, manifest: dict[str, Any], path: Path) -> None:
+    from upgrader.snapshot import items
+
     for item in manifest["volumes"]:
         context.journal("snapshot_copy", {"kind": item["kind"], "name": item["name"], "method": item["method"]})
         expected = int(item["bytes"])  # what the previous pass found; 0 on the first one
@@ -91,6 +97,8 @@ def _pass(context: Context, manifest: dict[str, Any], path: Path) -> None:
 def _begin(context: Context, path: Path) -> dict[str, Any] | None:
     """The manifest of the snapshot this run takes, with what it holds; None (said in the
     journal, and kept in ``data`` for the steps after) when it takes none."""
+    from upgrader.snapshot import items
+
     settings = items.Settings.of(context.project)
     found = _discover(context, settings) if settings.enabled else []
     if not found:
@@ -112,6 +120,8 @@ def _record(context: Context, manifest: dict[str, Any], path: Path) -> None:
 
 @register("warm_snapshot")
 def warm_snapshot(context: Context) -> None:
+    from upgrader.snapshot import items, tree
+
     store.remove_leftovers(context.project.root, context.project.name)
     path = _path(context)
     manifest = _begin(context, path)
@@ -139,6 +149,8 @@ def warm_snapshot(context: Context) -> None:
 
 @register("snapshot")
 def snapshot(context: Context) -> None:
+    from upgrader.snapshot import tree
+
     if context.data.get("snapshot") == context.run["run_id"]:
         return  # complete already
     if "snapshot_dir" in context.data and context.data["snapshot_dir"] is None:
@@ -184,6 +196,8 @@ def _still_running(manifest: dict[str, Any]) -> None:
 def restore_snapshot(context: Context) -> None:
     """Undo ``snapshot``: put the data back as it was when the server was stopped, if this rollback
     should (see the module docstring); say what was decided either way."""
+    from upgrader.snapshot import items
+
     run_id = context.data.get("snapshot")
     if not run_id:
         context.journal("snapshot_kept", "the new release never ran: the data is as it was")
