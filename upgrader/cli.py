@@ -132,8 +132,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if arguments.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from upgrader.runtime import process
+
     try:
-        return _dispatch(arguments)
+        # Feed tokens stay out of every child's environment; the plain UPGRADER_FEED_TOKEN serves
+        # only the project named with -n (DESIGN §15).
+        with process.tokens_withheld(arguments.name):
+            return _dispatch(arguments)
     except UpgraderError as error:
         if arguments.debug:
             traceback.print_exc()
@@ -213,9 +218,10 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     if command == "doctor":
         result = app.doctor(options)
         for check in result.data:
-            mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+            warning = check.ok and check.severity == "warning"
+            mark = "[yellow]![/]" if warning else "[green]✓[/]" if check.ok else "[red]✗[/]"
             out().print(f"{mark} ", end="")
-            fix = f" — fix: {check.fix}" if not check.ok and check.fix else ""
+            fix = f" — fix: {check.fix}" if (warning or not check.ok) and check.fix else ""
             out().print(f"{check.name}: {check.detail}{fix}", markup=False, soft_wrap=True)
         return result.exit_code
     if command == "prune":

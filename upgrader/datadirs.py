@@ -21,10 +21,12 @@ Which bind mounts there are is asked of Compose itself (``compose.config``): it 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -43,6 +45,7 @@ LOST_FOUND = "lost+found"  # projects/<name>/lost+found/
 WRITTEN = frozenset({"compose.yaml", ".env", "config", MARKER})
 OWN_FILES = WRITTEN - {"config"}
 FOLDER_MODE = 0o755  # what Docker gives a bind source it creates
+LEFTOVER_AGE = 3600  # seconds after which a release copy for Compose is a killed run's leftover
 
 
 @dataclass(frozen=True)
@@ -95,38 +98,70 @@ def kept_folders(export: Path, release: Path) -> list[str]:
     return _not_shipped(_bind_sources(compose.config(export), export), release)
 
 
-def release_data_folders(release_dir: Path, values: dict[str, Any]) -> list[str]:
-    """Which folders ``release_dir`` keeps as data (relative paths, sorted), its compose.yaml read
-    with defaults.env under project.yaml's ``values``, as the export step will write it.
+@contextlib.contextmanager
+def release_copy(release_dir: Path, values: dict[str, Any]) -> Iterator[Path]:
+    """A folder holding ``release_dir``'s compose.yaml and the ``.env`` the export step will
+    write (defaults.env under project.yaml's ``values``), ``config/`` linked: run Compose on it.
 
-    Compose runs on a copy of compose.yaml and ``.env`` (``config/`` linked) in a temporary
-    folder beside the release, removed afterwards: the release itself is read-only. Raises
-    ``ActionError`` when Compose refuses the file or the copy cannot be written.
+    The folder is ``releases/.<version>.compose.XXXX/export``, as deep below the server root as
+    ``projects/<name>/export``, so a source climbing out (``../../../x``) resolves to the same host
+    path as from the export; it is removed afterwards (the release itself is read-only). An
+    ``ActionError`` raised inside names the release's folder, not the copy. Raises
+    ``ActionError`` when the copy cannot be written.
     """
     defaults_file = release_dir / "defaults.env"
     defaults = defaults_file.read_text(encoding="utf-8") if defaults_file.is_file() else ""
-    env = render_env(defaults, values)
+    prefix = f".{release_dir.name}.compose."
+    for leftover in release_dir.parent.glob(prefix + "*"):
+        # A copy a killed run left (its .env may hold secrets). Projects share releases/, so only
+        # an old one: another project's run may be reading its own right now.
+        with contextlib.suppress(OSError):
+            if time.time() - leftover.stat().st_mtime > LEFTOVER_AGE:
+                shutil.rmtree(leftover, ignore_errors=True)
     try:
-        scratch = Path(tempfile.mkdtemp(prefix=f".{release_dir.name}.data-folders.", dir=release_dir.parent))
+        scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=release_dir.parent))
     except OSError as error:
         raise ActionError(f"{release_dir.parent}: cannot write a temporary folder: {error.strerror}") from None
+    folder = scratch / "export"
     try:
-        shutil.copyfile(release_dir / "compose.yaml", scratch / "compose.yaml")
-        (scratch / ".env").touch(mode=0o600)
-        (scratch / ".env").write_text(env, encoding="utf-8")
-        if (release_dir / "config").is_dir():
-            # env_file: and the like may name files under config/, as in the export.
-            (scratch / "config").symlink_to(release_dir / "config")
-        model = compose.config(scratch)
-    except ActionError as error:
-        # Name the release's file, not the copy, which is gone when the operator looks.
-        raise ActionError(str(error).replace(str(scratch), str(release_dir)), retryable=error.retryable,
-                          release_fault=error.release_fault) from None
-    except OSError as error:
-        raise ActionError(f"{scratch}: cannot copy the release's compose.yaml: {error.strerror}") from None
+        try:
+            folder.mkdir()
+            shutil.copyfile(release_dir / "compose.yaml", folder / "compose.yaml")
+            (folder / ".env").touch(mode=0o600)
+            (folder / ".env").write_text(render_env(defaults, values), encoding="utf-8")
+            if (release_dir / "config").is_dir():
+                (folder / "config").symlink_to(release_dir / "config")
+        except OSError as error:
+            raise ActionError(f"{folder}: cannot copy the release's compose.yaml: {error.strerror}") from None
+        try:
+            yield folder
+        except ActionError as error:
+            raise ActionError(str(error).replace(str(folder), str(release_dir)), retryable=error.retryable,
+                              release_fault=error.release_fault) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return _not_shipped(_bind_sources(model, scratch), release_dir)
+
+
+def release_model(release_dir: Path, values: dict[str, Any]) -> tuple[dict[str, Any], Path]:
+    """Compose's model (``docker compose config``) of ``release_dir``'s compose.yaml as the export
+    step will write it, and the folder it was read in (removed by then: its path is what relative
+    sources were resolved against). Raises ``ActionError`` (the release's fault) when Compose
+    refuses the file, or when Compose is missing or the copy fails."""
+    with release_copy(release_dir, values) as folder:
+        return compose.config(folder), folder
+
+
+def kept_in(model: dict[str, Any], folder: Path, release_dir: Path) -> list[str]:
+    """The data folders (relative paths, sorted) of a release whose model ``release_model`` gave."""
+    return _not_shipped(_bind_sources(model, folder), release_dir)
+
+
+def release_data_folders(release_dir: Path, values: dict[str, Any]) -> list[str]:
+    """Which folders ``release_dir`` keeps as data (relative paths, sorted), its compose.yaml read
+    with defaults.env under project.yaml's ``values``, as the export step will write it. Raises
+    ``ActionError`` as ``release_model`` does."""
+    model, folder = release_model(release_dir, values)
+    return kept_in(model, folder, release_dir)
 
 
 def _make_folder(folder: Path) -> None:

@@ -1,6 +1,8 @@
 """``upgrader doctor``: every precondition of an unattended upgrade, checked and explained.
 
-Each check gives one line: ✓ or ✗, what was found, and for ✗ the fix.
+Each check gives one line: ✓ or ✗, what was found, and for ✗ the fix. A warning (``severity
+"warning"``, ``ok`` true: it does not fail doctor) is a ``!`` with its fix: what the installed
+release asks of the host, a feed nobody vouches for (``upgrader.policy``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    severity: str = "error"  # "warning": ok stays true, shown as "!" with its fix
 
 
 def _engine() -> Check:
@@ -136,6 +139,22 @@ def _snapshots(project: Project) -> list[Check]:
     return checks
 
 
+def _policy(project: Project) -> list[Check]:
+    """The installed release's requests of the host and the feed's weaknesses, as warnings; one ✓
+    line when there are none."""
+    from upgrader import policy
+
+    checks = [Check("release policy", True, what, fix, severity="warning")
+              for what, fix in policy.export_findings(project)]
+    checks += [Check("feed security", True, what, fix, severity="warning")
+               for what, fix in policy.feed_findings(project)]
+    if not checks:
+        refuse = project.config.get("refuse")
+        said = f"refuse: [{', '.join(refuse)}]" if refuse is not None else "no refuse: in project.yaml"
+        checks.append(Check("release policy", True, f"{said}; no warning about the installed release or the feed"))
+    return checks
+
+
 def _cron(project: Project) -> Check:
     from upgrader import cron
 
@@ -181,7 +200,7 @@ def run_checks(project: Project, store: ProjectStore) -> list[Check]:
     checks: list[Check] = []
     steps: list[Callable[[], Check | list[Check]]] = [
         _engine, _compose, _daemon_proxy, lambda: _feed(project), lambda: _disk(project),
-        lambda: _snapshots(project), lambda: _cron(project), lambda: _runs(store),
+        lambda: _snapshots(project), lambda: _policy(project), lambda: _cron(project), lambda: _runs(store),
     ]
     for step in steps:
         found = step()

@@ -3,6 +3,12 @@
 Talks HTTP(S) with ``requests`` (proxies from ``HTTP(S)_PROXY``/``NO_PROXY``, TLS verified,
 optionally against the project's CA bundle) or reads ``file://`` mirrors. The bearer token is
 sent only to the feed's own origin and never appears in a message, a log or the journal.
+
+What the feed sends is untrusted until verified (DESIGN §3, §15): index.json is read up to 16 MiB
+and its signature up to 1 KiB; an archive's URL keeps the feed's scheme (http(s) for an http(s)
+feed, file:// for a file:// one); a ``file://`` path is opened only when it is a regular file;
+an index is refused when its ``product`` is not the project's, when its ``serial`` is below one
+the project accepted (a replay), or when it has ``expires``d.
 """
 
 from __future__ import annotations
@@ -16,11 +22,12 @@ import logging
 import os
 import re
 import shutil
+import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -30,14 +37,18 @@ import tenacity
 
 from upgrader.errors import ActionError, ConfigError
 from upgrader.project import Project
+from upgrader.runtime import process
 from upgrader.validation import check
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 TIMEOUT = (10, 60)  # connect, read (seconds between bytes)
-TOKEN_ENV = "UPGRADER_FEED_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+TOKEN_ENV = process.TOKEN_VARIABLE
 INDEX_ATTEMPTS = 4
+INDEX_LIMIT = 16 << 20  # bytes of index.json read at most, before its signature is checked
+SIGNATURE_LIMIT = 1 << 10  # bytes of index.json.sig
+DOWNLOAD_MODE = 0o600
 
 
 class FeedError(ActionError):
@@ -52,16 +63,20 @@ class Index:
     product: str
     releases: tuple[dict[str, Any], ...]
     raw: bytes
+    serial: int | None = None
+    expires: datetime | None = None
+    refused: tuple[str, ...] = ()
+    """Why listed releases are not offered (an archive URL of another scheme), one line each."""
 
     def release(self, version: str) -> dict[str, Any] | None:
         return next((entry for entry in self.releases if entry["version"] == version), None)
 
 
-def _status_error(url: str, response: requests.Response) -> FeedError:
+def _status_error(url: str, response: requests.Response, token_hint: str = f"{TOKEN_ENV}_<NAME>") -> FeedError:
     code = response.status_code
     if code == 401:
         return FeedError(f"{url}: 401 Unauthorized: the feed refused the token "
-                         f"(check token_file or {TOKEN_ENV})", retryable=False)
+                         f"(check token_file or {token_hint})", retryable=False)
     if code == 403:
         return FeedError(f"{url}: 403 Forbidden: the token is not allowed to read this feed",
                          retryable=False)
@@ -79,16 +94,37 @@ def _retry_after(response: requests.Response) -> float | None:
 
 
 def _redact(text: str, token: str | None) -> str:
-    return text.replace(token, "***") if token else text
+    if not token:
+        return text
+    return text.replace(token, "***").replace(repr(token)[1:-1], "***")
+
+
+def _too_large(url: str, limit: int) -> FeedError:
+    size = f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
+    return FeedError(f"{url}: larger than {size} ({limit} bytes), the most upgrader reads of it; "
+                     "refused before verification", retryable=False)
+
+
+def archive_scheme_problem(feed_url: str, url: str) -> str | None:
+    """Why ``url`` may not be an archive of the feed at ``feed_url`` (None: it may): an archive
+    keeps the feed's scheme — http or https for an http(s) feed, file for a file:// feed."""
+    feed_scheme, scheme = urlsplit(feed_url).scheme, urlsplit(url).scheme
+    allowed = ("file",) if feed_scheme == "file" else ("http", "https")
+    if scheme in allowed:
+        return None
+    return (f"{url}: an archive of the {feed_scheme}:// feed {feed_url} must be a "
+            f"{' or '.join(name + '://' for name in allowed)} URL; refused")
 
 
 class Feed:
     """One project's feed client."""
 
     def __init__(self, url: str, *, token: str | None = None, ca_bundle: str | None = None,
-                 public_key: str | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+                 public_key: str | None = None, sleep: Callable[[float], None] = time.sleep,
+                 token_hint: str = f"{TOKEN_ENV}_<NAME>") -> None:
         self.url = url if url.endswith("/") else url + "/"
         self._token = token
+        self._token_hint = token_hint
         self._public_key = public_key
         self._sleep = sleep
         self.session = requests.Session()
@@ -109,15 +145,12 @@ class Feed:
 
     @contextmanager
     def _open(self, url: str, offset: int = 0) -> Iterator[tuple[IO[bytes] | requests.Response, int, bool]]:
-        """Open ``url`` from byte ``offset``: yields (stream, status, resumed)."""
+        """Open ``url`` from byte ``offset``: yields (stream, status, resumed).
+
+        A ``file://`` path that is not a regular file (a FIFO, a device, a folder) is refused
+        before it is opened."""
         if urlsplit(url).scheme == "file":
-            path = _file_path(url)
-            try:
-                stream = open(path, "rb")  # noqa: SIM115 - closed below
-            except FileNotFoundError:
-                raise FeedError(f"{url}: no such file", retryable=False) from None
-            except OSError as error:
-                raise FeedError(f"{url}: cannot read: {error.strerror}", retryable=False) from None
+            stream = _open_regular(url, _file_path(url))
             with stream:
                 stream.seek(offset)
                 yield stream, 206 if offset else 200, bool(offset)
@@ -139,23 +172,40 @@ class Feed:
                 yield response, 416, False
                 return
             if response.status_code >= 400:
-                raise _status_error(url, response)
+                raise _status_error(url, response, self._token_hint)
             yield response, response.status_code, response.status_code == 206
 
-    def fetch(self, url: str) -> bytes:
-        """The whole body at ``url`` (a small file: the index or its signature)."""
+    def fetch(self, url: str, limit: int = INDEX_LIMIT) -> bytes:
+        """The whole body at ``url`` (a small file: the index or its signature), read as it
+        arrives and never more than ``limit`` + 1 bytes of it; raises a non-retryable
+        ``FeedError`` naming the limit when there is more."""
         with self._open(url) as (stream, _status, _resumed):
+            if not isinstance(stream, requests.Response):
+                data = stream.read(limit + 1)
+                if len(data) > limit:
+                    raise _too_large(url, limit)
+                return data
+            declared = stream.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise _too_large(url, limit)
+            body = bytearray()
             try:
-                if isinstance(stream, requests.Response):
-                    return stream.content
-                return stream.read()
+                while chunk := _read_some(stream, min(CHUNK, limit + 1 - len(body))):
+                    body += chunk
+                    if len(body) > limit:
+                        raise _too_large(url, limit)
             except requests.exceptions.RequestException as error:
                 raise FeedError(f"{url}: {_short(error, self._token)}") from None
+            return bytes(body)
 
     # -- the index ----------------------------------------------------------------------------
 
     def index(self) -> Index:
-        """Fetch, verify and validate ``index.json``, retrying transient failures."""
+        """Fetch, verify and validate ``index.json``, retrying transient failures.
+
+        The releases whose archive URL leaves the feed's scheme are not offered: each is logged
+        as a warning and named in ``Index.refused``. Raises ``FeedError``.
+        """
         url = self.resolve("index.json")
 
         def wait(state: tenacity.RetryCallState) -> float:
@@ -172,11 +222,20 @@ class Feed:
             reraise=True,
             sleep=self._sleep,
         )
-        raw = retrying(self.fetch, url)
+        raw = retrying(self.fetch, url, INDEX_LIMIT)
         if self._public_key:
-            signature = retrying(self.fetch, url + ".sig")
+            signature = retrying(self.fetch, url + ".sig", SIGNATURE_LIMIT)
             verify_signature(raw, signature, self._public_key, url)
-        return parse_index(raw, url)
+        index = parse_index(raw, url)
+        offered, refused = [], []
+        for entry in index.releases:
+            problem = archive_scheme_problem(self.url, self.resolve(entry["archive"]))
+            if problem is None:
+                offered.append(entry)
+            else:
+                refused.append(f"release {entry['version']} is not offered: {problem}")
+                logger.warning("%s", refused[-1])
+        return replace(index, releases=tuple(offered), refused=tuple(refused)) if refused else index
 
     # -- archives -----------------------------------------------------------------------------
 
@@ -184,9 +243,13 @@ class Feed:
                  progress: Callable[[int, int], None] | None = None, source: str = "the index") -> Path:
         """Download ``url`` to ``destination``, resuming ``destination.part``; check size and sha256.
 
-        An archive already at ``destination`` with the right sha256 is not fetched again.
-        Raises ``FeedError`` (retryable for a broken transfer; not for a wrong checksum).
+        An archive already at ``destination`` with the right sha256 is not fetched again; what is
+        written is mode 0600. Raises ``FeedError`` (retryable for a broken transfer; not for a
+        wrong checksum, nor for a URL that leaves the feed's scheme).
         """
+        problem = archive_scheme_problem(self.url, url)
+        if problem is not None:
+            raise FeedError(problem, retryable=False)
         if destination.exists() and file_sha256(destination) == sha256:
             return destination
         part = destination.with_name(destination.name + ".part")
@@ -236,8 +299,10 @@ class Feed:
                 logger.info("%s: server ignored the range request; fetching from the start", url)
                 offset = 0
                 digest.__init__()  # a fresh sha256
-            mode = "ab" if offset else "wb"
-            with open(part, mode) as output:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if offset else os.O_TRUNC)
+            fd = os.open(part, flags, DOWNLOAD_MODE)
+            os.fchmod(fd, DOWNLOAD_MODE)  # a .part an older upgrader left may be 0644
+            with os.fdopen(fd, "ab" if offset else "wb") as output:
                 try:
                     chunks = (_arrived(stream) if isinstance(stream, requests.Response)
                               else iter(lambda: stream.read(CHUNK), b""))
@@ -280,6 +345,39 @@ def _arrived(response: requests.Response) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+def _read_some(response: requests.Response, amount: int) -> bytes:
+    """Up to ``amount`` bytes of the body (decoded), b"" at its end; a broken connection is a
+    ``requests`` ``ConnectionError``."""
+    import urllib3.exceptions
+    from urllib3.response import HTTPResponse
+
+    raw = response.raw
+    try:
+        if isinstance(raw, HTTPResponse):
+            return raw.read(amount, decode_content=True)
+        data: bytes = raw.read(amount)
+        return data
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        raise requests.exceptions.ConnectionError(error) from None
+
+
+def _open_regular(url: str, path: Path) -> IO[bytes]:
+    """``path`` opened for reading; a FIFO, device or folder is refused before it is opened (a
+    FIFO would hang the run, a device may act on being opened)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise FeedError(f"{url}: not a regular file (a FIFO, device or folder is not read)", retryable=False)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise FeedError(f"{url}: no such file", retryable=False) from None
+    except OSError as error:
+        raise FeedError(f"{url}: cannot read: {error.strerror}", retryable=False) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since the stat
+        os.close(fd)
+        raise FeedError(f"{url}: not a regular file (a FIFO, device or folder is not read)", retryable=False)
+    return os.fdopen(fd, "rb")
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -343,6 +441,18 @@ def load_public_key(text: str) -> bytes:
     return key
 
 
+def index_beside(folder: Path, public_key: str) -> Index:
+    """The signed ``index.json`` lying in ``folder`` (an offline package's, DESIGN §15): read as
+    the feed's is (at most 16 MiB, its ``index.json.sig`` 1 KiB, regular files only), verified
+    with ``public_key`` and validated. Its archive URLs are not looked at: it vouches for the
+    sha256 of a package at hand. Raises ``FeedError``."""
+    reader = Feed(folder.as_uri() + "/")
+    url = reader.resolve("index.json")
+    raw = reader.fetch(url, INDEX_LIMIT)
+    verify_signature(raw, reader.fetch(url + ".sig", SIGNATURE_LIMIT), public_key, url)
+    return parse_index(raw, url)
+
+
 def parse_index(raw: bytes, url: str) -> Index:
     """Validate index.json's bytes; raises a non-retryable ``FeedError`` naming what is wrong."""
     try:
@@ -360,33 +470,105 @@ def parse_index(raw: bytes, url: str) -> Index:
         raise FeedError(f"{url}: {errors[0]}{more}", retryable=False)
     for number, entry in enumerate(document["releases"]):
         if "released" in entry:
-            try:
-                datetime.fromisoformat(entry["released"].replace("Z", "+00:00"))
-            except ValueError:
-                raise FeedError(f"{url}: at 'releases[{number}].released': {entry['released']!r} is not "
-                                "an ISO 8601 date-time", retryable=False) from None
+            _time(url, f"releases[{number}].released", entry["released"])
     versions = [entry["version"] for entry in document["releases"]]
     duplicates = sorted({version for version in versions if versions.count(version) > 1})
     if duplicates:
         raise FeedError(f"{url}: release {duplicates[0]} is listed twice", retryable=False)
-    return Index(url=url, product=document["product"], releases=tuple(document["releases"]), raw=raw)
+    serial = document.get("serial")
+    return Index(url=url, product=document["product"], releases=tuple(document["releases"]), raw=raw,
+                 serial=None if serial is None else int(serial),
+                 expires=_time(url, "expires", document["expires"]) if "expires" in document else None)
+
+
+def _time(url: str, key: str, text: str) -> datetime:
+    """The ISO 8601 time ``text`` at ``key`` of the index (UTC when it names no zone)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise FeedError(f"{url}: at '{key}': {text!r} is not an ISO 8601 date-time", retryable=False) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def check_fresh(index: Index, accepted: Mapping[str, Any] | None, feed: str, now: datetime, *,
+                reset: str = "state/<name>/feed.json") -> None:
+    """Refuse ``index`` when it is older than one this project accepted from ``feed``, or expired.
+
+    ``accepted`` is what the store remembers (feed.json: ``feed``, ``serial``, ``seen_at``; None
+    when nothing); a serial remembered of another feed does not count. A serial below the one
+    accepted, or none after one, raises a non-retryable ``FeedError`` (the index was replayed or
+    the feed rolled back; ``reset`` is the file to remove when the publisher did so on purpose);
+    an index past its ``expires`` raises a retryable one (the publisher must re-sign).
+    """
+    if accepted is not None and accepted["feed"] == feed:
+        highest = accepted["serial"]
+        if index.serial is None or index.serial < highest:
+            has = "has no serial" if index.serial is None else f"has serial {index.serial}"
+            raise FeedError(
+                f"{index.url}: {has}, but this project accepted serial {highest} from this feed on "
+                f"{accepted['seen_at']}: the index was replayed or the feed rolled back; refused (if the "
+                f"publisher rolled it back on purpose, remove {reset})", retryable=False)
+    if index.expires is not None and index.expires <= now:
+        raise FeedError(
+            f"{index.url}: expired at {index.expires.isoformat().replace('+00:00', 'Z')}; refused for now, a "
+            "later run tries again (warning: the publisher must re-sign the index)", retryable=True)
+
+
+def pinned_product(project: Project, installed: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """(product, where it is pinned) of ``project``: project.yaml's ``product``, else the product
+    of the installed release (``installed``: installed.json); None when neither says (a first
+    install, which takes the feed's and records it in installed.json)."""
+    configured = project.config.get("product")
+    if configured:
+        return str(configured), "project.yaml 'product'"
+    release = (installed or {}).get("release") or {}
+    product = release.get("product") if isinstance(release, Mapping) else None
+    if isinstance(product, str) and product:
+        return product, f"the installed release {installed['version'] if installed else ''}".rstrip()
+    return None
+
+
+def product_refusal(what: str, product: str, pinned: tuple[str, str] | None) -> str | None:
+    """The one-line refusal of ``what`` (an index, a release.json) of ``product`` when the
+    project is ``pinned`` to another one; None when it is the project's (or nothing pins it)."""
+    if pinned is None or product == pinned[0]:
+        return None
+    return f"{what} is for product {product!r}, but this project runs {pinned[0]!r} ({pinned[1]}); refused"
 
 
 def feed_for(project: Project) -> Feed:
-    """The feed client of ``project``, with its token, CA bundle and key."""
+    """The feed client of ``project``, with its token, CA bundle and key; raises ``ConfigError``
+    for a token that cannot be used (see ``read_token``)."""
     config = project.config
     return Feed(
         config["feed"],
         token=read_token(project),
         ca_bundle=str(project.dir / config["ca_bundle"]) if config.get("ca_bundle") else None,
         public_key=config.get("public_key"),
+        token_hint=process.token_variable(project.name),
     )
 
 
+def _printable(token: str) -> bool:
+    """Whether ``token`` is one word of printable ASCII: no whitespace, no control character."""
+    return bool(token) and all("!" <= character <= "~" for character in token)
+
+
 def read_token(project: Project) -> str | None:
-    """The feed token: ``UPGRADER_FEED_TOKEN``, else the project's ``token_file``, else None."""
-    token = os.environ.get(TOKEN_ENV, "").strip()
-    if token:
+    """The feed token of ``project``, or None.
+
+    ``UPGRADER_FEED_TOKEN_<NAME>`` (the project name upper-cased, ``-`` → ``_``); else the plain
+    ``UPGRADER_FEED_TOKEN`` when the command named this project with ``-n`` (never another
+    project's); else the project's ``token_file``. Raises ``ConfigError`` — never showing the
+    token — for a token file that cannot be read, and for a token holding whitespace or a control
+    character (a header that would break, and echo the token in requests' error).
+    """
+    found = process.environment_token(project.name)
+    if found is not None:
+        variable, token = found
+        if not _printable(token):
+            raise ConfigError(f"{variable}: the token holds whitespace, a control or a non-ASCII character; "
+                              "a token is one word of printable ASCII")
         return token
     name: str | None = project.config.get("token_file")
     if not name:
@@ -398,6 +580,7 @@ def read_token(project: Project) -> str | None:
         raise ConfigError(f"{path}: token_file not found") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read the token file: {error}") from None
-    if not text or any(character.isspace() for character in text):
-        raise ConfigError(f"{path}: the token file must hold one token, on one line")
+    if not _printable(text):
+        raise ConfigError(f"{path}: the token file must hold one token, on one line "
+                          "(printable ASCII, no whitespace or control characters)")
     return text

@@ -112,6 +112,8 @@ def _apprise(urls: list[str], summary: dict[str, Any]) -> None:
 
 
 def _command(argv: list[str], summary: dict[str, Any]) -> None:
+    """Run ``argv`` with the summary in ``UPGRADER_NOTIFICATION``; like every child process it
+    inherits no ``UPGRADER_FEED_TOKEN*`` (``process.run``)."""
     from upgrader.runtime import process
 
     result = process.run(argv, cwd="/", env={"UPGRADER_NOTIFICATION": json.dumps(summary)}, timeout=60)

@@ -8,6 +8,8 @@ no I/O, so every rule is tested by a table.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,9 +26,22 @@ class PlanError(UsageError):
     """The operator asked for a release that cannot be installed as asked."""
 
 
+@functools.cache
+def version_pattern() -> re.Pattern[str]:
+    """The one definition of a version: the pattern of index.schema.json's ``version`` — SemVer
+    2.0.0's grammar exactly, in ASCII digits (release.json's ``version`` and the index's
+    ``min_from`` carry the same pattern; a test holds them equal). Whatever matches it, the
+    ``semver`` package parses."""
+    from upgrader import resources
+
+    schema = resources.schema("index.schema.json")
+    return re.compile(schema["properties"]["releases"]["items"]["properties"]["version"]["pattern"])
+
+
 def parse_version(text: str) -> semver.Version:
-    """A semantic version, or ``ValueError`` naming it."""
-    if not isinstance(text, str) or not semver.Version.is_valid(text):
+    """A semantic version (what the schemas of index.json and release.json accept), or
+    ``ValueError`` naming it."""
+    if not isinstance(text, str) or len(text) > 128 or not version_pattern().match(text):
         raise ValueError(f"{text!r} is not a semantic version (MAJOR.MINOR.PATCH[-PRE][+BUILD])")
     return semver.Version.parse(text)
 

@@ -86,6 +86,7 @@ class ProjectStore:
         self.workflow_path = state_dir / "workflow.yaml"
         self.quarantine_path = state_dir / "quarantine.json"
         self.progress_path = state_dir / "progress.json"
+        self.feed_path = state_dir / "feed.json"
         self.lock_path = state_dir / "lock"
         self.holder_path = state_dir / "lock.holder"
         self._journal_checked = False
@@ -228,6 +229,21 @@ class ProjectStore:
     def _write_quarantine(self, versions: dict[str, dict[str, Any]]) -> None:
         make_dirs(self.dir)
         write_atomic(self.quarantine_path, _encode({"schema": SCHEMA, "versions": versions}))
+
+    def read_feed(self) -> dict[str, Any] | None:
+        """What feed.json remembers of the feed: the highest index ``serial`` accepted from
+        ``feed``, and ``seen_at``; None before the first index with a serial."""
+        return self._read_document(self.feed_path, "feed.schema.json")
+
+    def accept_serial(self, feed: str, serial: int) -> bool:
+        """Remember that an index of ``feed`` with ``serial`` was accepted; True when feed.json
+        changed (a higher serial, or another feed), False when it already said as much."""
+        known = self.read_feed()
+        if known is not None and known["feed"] == feed and known["serial"] >= serial:
+            return False
+        make_dirs(self.dir)
+        write_atomic(self.feed_path, _encode({"schema": SCHEMA, "feed": feed, "serial": serial, "seen_at": now()}))
+        return True
 
     def write_progress(self, progress: dict[str, Any] | None) -> None:
         """The current step's progress, for ``status --watch``; None removes it.

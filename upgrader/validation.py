@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import jsonschema
 
 SCHEMAS = ("workflow", "project", "index", "release", "run", "journal", "history", "installed", "quarantine",
-           "snapshot")
+           "snapshot", "feed")
 
 
 def key_path(path: Iterable[Any]) -> str:

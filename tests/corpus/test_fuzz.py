@@ -172,7 +172,8 @@ def test_fuzz_release_json(data: bytes) -> None:
 
 
 @FUZZ
-@given(st.sampled_from(["run.json", "installed.json", "quarantine.json", "history.jsonl", "journal.jsonl"]),
+@given(st.sampled_from(["run.json", "installed.json", "quarantine.json", "feed.json", "history.jsonl",
+                        "journal.jsonl"]),
        st.one_of(inputs(RUN_SAMPLE, *JSON), mutated(HISTORY_SAMPLE)))
 def test_fuzz_state_files(name: str, data: bytes) -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -180,7 +181,8 @@ def test_fuzz_state_files(name: str, data: bytes) -> None:
         store.dir.mkdir(parents=True)
         (store.dir / name).write_bytes(data)
         reader = {"run.json": store.read_run, "installed.json": store.read_installed,
-                  "quarantine.json": store.read_quarantine, "history.jsonl": store.read_history,
+                  "quarantine.json": store.read_quarantine, "feed.json": store.read_feed,
+                  "history.jsonl": store.read_history,
                   "journal.jsonl": store.read_journal}[name]
         loads_or_refuses(reader)
         assert (store.dir / name).read_bytes() == data, "a read changed the file"

@@ -130,3 +130,69 @@ def test_cron_is_checked_before_and_after_install(tmp_path, user_crontab):
     upcoming = croniter("0 3 * * 6", datetime.now()).get_next(datetime).strftime("%Y-%m-%d %H:%M")
     assert f"next run {upcoming}" in detail, detail
     assert "0 3 * * 6" in detail
+
+
+# -- warnings: what the installed release asks of the host, and the feed (upgrader.policy) ------------
+
+PRIVILEGED = "services:\n  web:\n    image: 127.0.0.1:5000/acme/web:1.0.0\n    privileged: true\n"
+
+
+def marked(result) -> list[tuple[str, str, str]]:
+    """Every doctor line as (mark, name, detail), ✓, ✗ and the warning mark ! alike."""
+    found = []
+    for line in result.stdout.decode().splitlines():
+        mark, _, rest = line.partition(" ")
+        name, separator, detail = rest.partition(": ")
+        if mark in ("✓", "✗", "!") and separator:
+            found.append((mark, name, detail))
+    return found
+
+
+def installed(root: Path, compose: str) -> None:
+    export = root / "projects" / "acme" / "export"
+    export.mkdir(parents=True)
+    (export / "compose.yaml").write_text(compose)
+    (export / ".env").write_text("")
+
+
+def test_a_privileged_release_and_a_plain_http_feed_with_a_token_are_warnings_with_their_fix(tmp_path):
+    index = {"schema": 1, "product": "acme-server", "releases": []}
+    server = TokenFeedServer("the-token", index)
+    try:
+        plain_project(tmp_path, feed=server.url, token_file="feed.token")  # noqa: S106 - a file name
+        token = tmp_path / "projects" / "acme" / "feed.token"
+        token.write_text("the-token\n")
+        token.chmod(0o600)
+        installed(tmp_path, PRIVILEGED)
+        result = doctor(tmp_path)
+    finally:
+        server.close()
+    found = marked(result)
+    warnings = [(name, detail) for mark, name, detail in found if mark == "!"]
+    assert warnings == [
+        ("release policy", "installed release: service web asks for privileged (privileged: true) — fix: if that "
+         "is not wanted, add 'refuse: [privileged]' to project.yaml: upgrades to a release asking for it are then "
+         "refused"),
+        ("feed security", f"feed {server.url} is unsigned: whoever controls the feed or its mirror can ship any "
+         "release — fix: set public_key in project.yaml to the publisher's Ed25519 key"),
+        ("feed security", f"feed {server.url} is plain http: anyone on the network can read and change what it "
+         "serves — fix: use the feed's https:// address"),
+        ("feed security", "the feed token (token_file) is sent in clear text over http: anyone on the network can "
+         "read it — fix: use the feed's https:// address, then have the token replaced"),
+    ], text(result)
+    assert next((mark, name) for mark, name, _ in found if name == "feed") == ("✓", "feed"), text(result)
+    assert "the-token" not in result.stdout.decode() + result.stderr.decode()
+
+
+def test_with_refuse_an_accepted_kind_is_no_warning_and_a_refused_one_is(tmp_path):
+    plain_project(tmp_path, refuse=["host_namespaces"])
+    installed(tmp_path, PRIVILEGED)
+    assert [(mark, name, detail) for mark, name, detail in marked(doctor(tmp_path)) if name == "release policy"] == [
+        ("✓", "release policy", "refuse: [host_namespaces]; no warning about the installed release or the feed")]
+
+    plain_project(tmp_path, refuse=["privileged"])
+    result = doctor(tmp_path)
+    [(mark, detail)] = [(mark, detail) for mark, name, detail in marked(result) if name == "release policy"]
+    assert mark == "!", text(result)
+    assert detail.startswith("installed release: service web asks for privileged (privileged: true), which "
+                             "project.yaml refuses — fix: the next upgrade is refused"), detail

@@ -34,6 +34,8 @@ def test_first_install_takes_the_newest_allowed_release_and_a_second_run_is_up_t
     rig.configure()
 
     before = rig.check()
+    warnings = before.pop("warnings")
+    assert [" is unsigned:" in warnings[0], " is plain http:" in warnings[1]] == [True, True], warnings
     assert before == {"project": "acme", "installed": None, "target": "1.1.0", "path": ["1.1.0"],
                       "major_available": None, "quarantined": [], "up_to_date": False, "data_folders": []}
     assert archive_requests(rig) == [], "check downloaded an archive"
@@ -55,6 +57,7 @@ def test_first_install_takes_the_newest_allowed_release_and_a_second_run_is_up_t
     assert archive_requests(rig) == [rig.archive_path("1.1.0")]
 
     after = rig.check()
+    assert after.pop("warnings") == warnings
     assert after == {"project": "acme", "installed": "1.1.0", "target": None, "path": [],
                      "major_available": None, "quarantined": [], "up_to_date": True, "data_folders": []}
 

@@ -10,7 +10,10 @@ import base64
 import hashlib
 import io
 import json
+import os
 import random
+import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +29,16 @@ from upgrader.feed import (
     Feed,
     FeedError,
     _status_error,
+    check_fresh,
     load_public_key,
     parse_index,
+    pinned_product,
+    product_refusal,
     read_token,
     verify_signature,
 )
 from upgrader.project import Project
+from upgrader.runtime import process
 
 URL = "https://updates.example.invalid/acme/index.json"
 TOKEN = "s3cr3t-T0ken-4f9a"  # noqa: S105 - a made-up token the tests look for in messages
@@ -391,7 +398,7 @@ def test_a_file_url_with_an_escaped_path(tmp_path: Path, destination: Path) -> N
 
 @pytest.mark.parametrize(
     ("url", "match"),
-    [("ftp://mirror.invalid/a.tar.gz", "only https://, http:// and file://"),
+    [("ftp://mirror.invalid/a.tar.gz", r"an archive of the file:// feed file:/// must be a file:// URL"),
      ("file://otherhost/srv/a.tar.gz", "must name a local path")],
 )
 def test_unsupported_urls(url: str, match: str, destination: Path) -> None:
@@ -412,6 +419,7 @@ def test_resolve_relative_and_absolute_archives() -> None:
 @pytest.fixture
 def token_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.delenv("UPGRADER_FEED_TOKEN_DEMO", raising=False)
     project = Project(root=tmp_path, name="demo", config={"token_file": "feed.token"})
     project.dir.mkdir(parents=True)
     return project
@@ -422,10 +430,27 @@ def test_token_from_the_token_file(token_project: Project) -> None:
     assert read_token(token_project) == TOKEN
 
 
-def test_token_from_the_environment_wins(token_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_projects_environment_token_wins(token_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    (token_project.dir / "feed.token").write_text("from-the-file\n")
+    monkeypatch.setenv("UPGRADER_FEED_TOKEN_DEMO", TOKEN)
+    assert read_token(token_project) == TOKEN
+
+
+def test_the_plain_environment_token_serves_only_the_project_named_with_n(
+        token_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     (token_project.dir / "feed.token").write_text("from-the-file\n")
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
-    assert read_token(token_project) == TOKEN
+    assert read_token(token_project) == "from-the-file"  # no command named it
+    with process.tokens_withheld(None):
+        assert read_token(token_project) == "from-the-file"
+    with process.tokens_withheld("other"):
+        assert read_token(token_project) == "from-the-file"
+    with process.tokens_withheld("demo"):
+        assert TOKEN_ENV not in os.environ, "a child process would inherit it"
+        assert read_token(token_project) == TOKEN
+        monkeypatch.setenv("UPGRADER_FEED_TOKEN_DEMO", "the-projects-own")
+        assert read_token(token_project) == "the-projects-own"
+    assert os.environ[TOKEN_ENV] == TOKEN, "the variable was not put back"
 
 
 def test_no_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -562,3 +587,212 @@ def test_index_does_not_retry_a_refused_token(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(FeedError, match="401 Unauthorized") as caught:
         client.index()
     assert caught.value.retryable is False
+
+
+# -- trust in what the feed sends (DESIGN §15) ------------------------------------------------------
+
+
+class CountingRaw(io.RawIOBase):
+    """An endless body that counts the bytes read from it."""
+
+    def __init__(self) -> None:
+        self.given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = len(buffer)
+        buffer[:count] = b" " * count
+        self.given += count
+        return count
+
+
+def test_the_index_is_read_as_it_arrives_and_never_past_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feed_module, "CHUNK", 4096)
+    client = Feed("https://updates.example.invalid/acme/", sleep=pytest.fail)
+    response = fake_response(200)
+    body = CountingRaw()
+    response.raw = body  # no Content-Length: a body that never ends
+    monkeypatch.setattr(client.session, "get", FakeSession(response))
+    with pytest.raises(FeedError, match=r"index\.json: larger than 16 MiB \(16777216 bytes\)") as caught:
+        client.index()
+    assert caught.value.retryable is False
+    assert body.given == feed_module.INDEX_LIMIT + 1
+
+
+def test_an_index_announced_larger_than_its_cap_is_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = Feed("https://updates.example.invalid/acme/", sleep=pytest.fail)
+    response = fake_response(200, headers={"Content-Length": str((16 << 20) + 1)})
+    body = CountingRaw()
+    response.raw = body
+    monkeypatch.setattr(client.session, "get", FakeSession(response))
+    with pytest.raises(FeedError, match="larger than 16 MiB"):
+        client.index()
+    assert body.given == 0
+
+
+def test_a_signature_over_one_kibibyte_is_refused(tmp_path: Path, publisher: Ed25519PrivateKey) -> None:
+    raw = index()
+    (tmp_path / "index.json").write_bytes(raw)
+    (tmp_path / "index.json.sig").write_bytes(sign(publisher, raw) + b" " * 1024)
+    client = Feed(tmp_path.as_uri(), public_key=public_key_of(publisher), sleep=pytest.fail)
+    with pytest.raises(FeedError, match=r"index\.json\.sig: larger than 1 KiB \(1024 bytes\)"):
+        client.index()
+
+
+def test_an_index_at_its_cap_is_read(tmp_path: Path) -> None:
+    raw = index()
+    (tmp_path / "index.json").write_bytes(raw + b" " * (feed_module.INDEX_LIMIT - len(raw)))
+    assert Feed(tmp_path.as_uri()).index().releases == (entry(),)
+
+
+def test_a_fifo_is_refused_before_it_is_opened(tmp_path: Path, destination: Path) -> None:
+    os.mkfifo(tmp_path / "index.json")
+    with pytest.raises(FeedError, match="not a regular file") as caught:
+        Feed(tmp_path.as_uri(), sleep=pytest.fail).index()
+    assert caught.value.retryable is False
+    with pytest.raises(FeedError, match="not a regular file"):
+        RecordingFeed().download((tmp_path / "index.json").as_uri(), destination, size=10, sha256=SHA)
+    with pytest.raises(FeedError, match="not a regular file"):
+        RecordingFeed().download(tmp_path.as_uri(), destination, size=10, sha256=SHA)  # a folder
+
+
+@pytest.mark.parametrize(
+    ("feed", "archive", "offered"),
+    [("https://f.invalid/acme/", "a.tar.gz", True),
+     ("https://f.invalid/acme/", "http://cdn.invalid/a.tar.gz", True),
+     ("http://f.invalid/acme/", "https://cdn.invalid/a.tar.gz", True),
+     ("https://f.invalid/acme/", "file:///etc/shadow", False),
+     ("https://f.invalid/acme/", "ftp://f.invalid/a.tar.gz", False),
+     ("file:///srv/mirror/", "a.tar.gz", True),
+     ("file:///srv/mirror/", "https://cdn.invalid/a.tar.gz", False)],
+)
+def test_an_archive_keeps_the_feeds_scheme(feed: str, archive: str, offered: bool,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    client = Feed(feed, sleep=pytest.fail)
+    monkeypatch.setattr(client, "fetch", lambda url, limit=0: index(entry(archive=archive)))
+    found = client.index()
+    assert (found.releases == (entry(archive=archive),)) is offered
+    assert len(found.refused) == (0 if offered else 1)
+    if not offered:
+        assert "release 1.1.0 is not offered" in found.refused[0]
+        with pytest.raises(FeedError, match="must be a") as caught:
+            client.download(client.resolve(archive), Path("/nonexistent/x"), size=1, sha256=SHA)
+        assert caught.value.retryable is False and caught.value.release_fault is False
+
+
+def test_a_downloaded_archive_and_its_part_are_0600(source: Path, destination: Path) -> None:
+    previous = os.umask(0)
+    try:
+        part_of(destination).write_bytes(DATA[:100])
+        part_of(destination).chmod(0o666)
+        RecordingFeed().download(source.as_uri(), destination, size=len(DATA), sha256=SHA)
+    finally:
+        os.umask(previous)
+    assert destination.stat().st_mode & 0o777 == 0o600
+
+
+def test_serial_and_expires() -> None:
+    parsed = parse_index(index(serial=7, expires="2026-12-01T00:00:00Z"), URL)
+    assert parsed.serial == 7
+    assert parsed.expires == datetime(2026, 12, 1, tzinfo=UTC)
+    assert parse_index(index(expires="2026-12-01T00:00:00"), URL).expires == datetime(2026, 12, 1, tzinfo=UTC)
+    assert parse_index(index(), URL).serial is None
+
+
+@pytest.mark.parametrize(
+    ("top", "match"),
+    [({"serial": -1}, r"at 'serial': must be ≥ 0"), ({"serial": "7"}, r"at 'serial': must be of type integer"),
+     ({"serial": True}, r"at 'serial'"), ({"expires": "soon"}, r"at 'expires': 'soon' is not an ISO 8601")],
+)
+def test_bad_serial_or_expires(top: dict[str, Any], match: str) -> None:
+    with pytest.raises(FeedError, match=match):
+        parse_index(index(**top), URL)
+
+
+NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
+FEED = "https://updates.example.invalid/acme/"
+
+
+def accepted(serial: int, feed: str = FEED) -> dict[str, Any]:
+    return {"schema": 1, "feed": feed, "serial": serial, "seen_at": "2026-11-29T03:00:00.000Z"}
+
+
+@pytest.mark.parametrize(
+    ("top", "known", "match", "retryable"),
+    [({"serial": 4}, accepted(5), "has serial 4, but this project accepted serial 5", False),
+     ({}, accepted(5), "has no serial, but this project accepted serial 5", False),
+     ({"serial": 5, "expires": "2026-11-30T11:59:59Z"}, accepted(5), r"expired at 2026-11-30T11:59:59Z.*re-sign",
+      True),
+     ({"expires": "2026-11-30T11:00:00Z"}, None, "expired", True)],
+)
+def test_a_stale_index_is_refused(top: dict[str, Any], known: dict[str, Any] | None, match: str,
+                                  retryable: bool) -> None:
+    with pytest.raises(FeedError, match=match) as caught:
+        check_fresh(parse_index(index(**top), URL), known, FEED, NOW, reset="state/acme/feed.json")
+    assert caught.value.retryable is retryable
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("top", "known"),
+    [({"serial": 5}, accepted(5)), ({"serial": 6}, accepted(5)), ({}, None), ({"serial": 0}, None),
+     ({"serial": 1}, accepted(5, feed="file:///srv/mirror/")), ({"expires": "2026-11-30T12:00:01Z"}, None)],
+)
+def test_a_fresh_index_is_accepted(top: dict[str, Any], known: dict[str, Any] | None) -> None:
+    check_fresh(parse_index(index(**top), URL), known, FEED, NOW)
+
+
+@pytest.mark.parametrize("token", ["a\nb", "a b", "a\tb", "a\x01b", "a\x7fb", "é", " ab", "ab\n"],
+                         ids=["newline", "space", "tab", "soh", "del", "non-ascii", "leading-space", "final-newline"])
+def test_an_environment_token_that_would_break_a_header_is_refused_unshown(
+        token_project: Project, token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UPGRADER_FEED_TOKEN_DEMO", token)
+    with pytest.raises(ConfigError, match=r"^UPGRADER_FEED_TOKEN_DEMO: the token holds whitespace") as caught:
+        read_token(token_project)
+    assert token not in str(caught.value)
+
+
+def test_a_token_file_with_a_control_character_is_refused(token_project: Project) -> None:
+    (token_project.dir / "feed.token").write_bytes(b"abc\x1bdef\n")
+    with pytest.raises(ConfigError, match="must hold one token, on one line"):
+        read_token(token_project)
+
+
+def test_the_token_variable_of_a_project() -> None:
+    assert process.token_variable("acme-eu_2") == "UPGRADER_FEED_TOKEN_ACME_EU_2"
+
+
+def test_no_child_process_gets_a_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UPGRADER_FEED_TOKEN", TOKEN)
+    monkeypatch.setenv("UPGRADER_FEED_TOKEN_DEMO", TOKEN)
+    monkeypatch.setenv("upgrader_feed_token_x", TOKEN)
+    env = process.child_environment({"UPGRADER_FEED_TOKEN_OTHER": TOKEN, "KEPT": "1"})
+    assert env["KEPT"] == "1" and not [key for key in env if key.upper().startswith("UPGRADER_FEED_TOKEN")]
+    lines: list[str] = []
+    process.run(["env"], cwd=str(tmp_path), env={"UPGRADER_FEED_TOKEN_OTHER": TOKEN}, on_line=lines.append)
+    assert lines and not [line for line in lines if TOKEN in line or "UPGRADER_FEED_TOKEN" in line.upper()]
+    with process.tokens_withheld(None):
+        # Whatever starts a program inside the command (Compose's own helpers, crontab) passes none on.
+        inherited = subprocess.run(["env"], capture_output=True, text=True, check=True).stdout
+        assert TOKEN not in inherited
+    assert os.environ["UPGRADER_FEED_TOKEN"] == TOKEN
+
+
+def test_a_token_echoed_escaped_is_redacted() -> None:
+    assert TOKEN not in feed_module._redact(f"header {TOKEN!r} refused", TOKEN)
+
+
+def test_the_pinned_product() -> None:
+    project = Project(root=Path("/r"), name="acme")
+    installed = {"version": "1.0.0", "release": {"product": "acme-server"}}
+    assert pinned_product(project, None) is None
+    assert pinned_product(project, {"version": "1.0.0", "release": None}) is None
+    assert pinned_product(project, installed) == ("acme-server", "the installed release 1.0.0")
+    configured = Project(root=Path("/r"), name="acme", config={"product": "acme-pro"})
+    assert pinned_product(configured, installed) == ("acme-pro", "project.yaml 'product'")
+    assert product_refusal("x/index.json", "acme-server", None) is None
+    assert product_refusal("x/index.json", "acme-server", ("acme-server", "here")) is None
+    assert product_refusal("x/index.json", "other", ("acme-server", "here")) == (
+        "x/index.json is for product 'other', but this project runs 'acme-server' (here); refused")

@@ -277,3 +277,68 @@ def test_quarantine_names_only_releases_the_feed_lists_oldest_first() -> None:
                   quarantined=["1.10.0", "1.1.0", "0.9.0"])
     assert result.quarantined == ("1.1.0", "1.10.0")
     assert result.target == "1.2.0"
+
+
+# -- one definition of a version (index.json, release.json, the plan) ---------------------------------
+
+
+def _schema_patterns() -> dict[str, str]:
+    from upgrader import resources
+
+    index = resources.schema("index.schema.json")["properties"]["releases"]["items"]["properties"]
+    release = resources.schema("release.schema.json")["properties"]
+    return {"index version": index["version"]["pattern"], "index min_from": index["min_from"]["pattern"],
+            "release version": release["version"]["pattern"]}
+
+
+def test_the_schemas_and_the_plan_share_one_version_pattern() -> None:
+    from upgrader.plan import version_pattern
+
+    assert set(_schema_patterns().values()) == {version_pattern().pattern}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1.0.0-01", "1.0.0-rc.01", "1.0.0-alpha..1", "1.0.0-.a", "1.0.0-a.", "1.0.0+", "1.0.0+a..b", "1.0.0\n",
+     "1.0.0-a\n", "1\u0661.0.0", "1.0.0-\u0661", "\u0661.0.0"],
+)
+def test_what_semver_refuses_the_schemas_refuse(text: str) -> None:
+    from upgrader.validation import check
+
+    with pytest.raises(ValueError):
+        semver.Version.parse(text)
+    with pytest.raises(ValueError, match="is not a semantic version"):
+        parse_version(text)
+    document = {"product": "acme", "version": text, "images": ["a:1"]}
+    assert check(document, "release.schema.json") != [], text
+    index = {"schema": 1, "product": "acme", "releases": [
+        {"version": text, "archive": "a.tar.gz", "sha256": "a" * 64, "size": 1},
+        {"version": "9.0.0", "archive": "b.tar.gz", "sha256": "a" * 64, "size": 1, "min_from": text}]}
+    assert len(check(index, "index.schema.json")) == 2, text
+
+
+@pytest.mark.parametrize("text", ["0.0.0", "1.0.0-0", "1.0.0-0a", "1.0.0-a-b.-1.0", "1.0.0--", "1.0.0+01.0a",
+                                  "10.20.30-rc.1+build.5", "1.0.0-x.7.z.92"])
+def test_what_semver_accepts_the_schemas_accept(text: str) -> None:
+    from upgrader.validation import check
+
+    assert str(parse_version(text)) == text
+    assert check({"product": "acme", "version": text, "images": ["a:1"]}, "release.schema.json") == []
+
+
+def test_anything_the_schemas_accept_parses() -> None:
+    """Every string the version pattern matches (drawn by hypothesis from the pattern itself)
+    passes both schemas and parses: no version that validates can crash the plan."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from upgrader.plan import version_pattern
+    from upgrader.validation import check
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.from_regex(version_pattern(), fullmatch=True).filter(lambda text: len(text) <= 128))
+    def parses(text: str) -> None:
+        assert check({"product": "acme", "version": text, "images": ["a:1"]}, "release.schema.json") == []
+        assert str(parse_version(text)) == text
+
+    parses()

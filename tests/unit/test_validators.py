@@ -38,6 +38,7 @@ def samples() -> dict[str, Any]:
         "installed": {"schema": 1, "version": "1.1.0", "release": None, "images": {"a:1": "sha256:x"},
                       "installed_at": TIME},
         "quarantine": {"schema": 1, "versions": {"1.2.0": {"run_id": "r", "reason": None, "at": TIME}}},
+        "feed": {"schema": 1, "feed": "https://x.invalid/a/", "serial": 7, "seen_at": TIME},
         "snapshot": {"schema": 1, "project": "acme", "run_id": "20261127T120000Z-abcdef", "from": "1.0.0",
                      "to": "1.1.0", "created_at": TIME, "stopped_at": TIME, "completed_at": TIME, "complete": True,
                      "volumes": [{"kind": "volume", "name": "acme_data", "dir": "volume-acme_data", "method": "host",

@@ -1,9 +1,11 @@
 """``action: download``: fetch the release archive into ``downloads/``, resumably.
 
-Streams to ``downloads/<project>/<version>/<archive>.part`` with the sha256 computed as bytes
-arrive, continues an interrupted download with an HTTP Range request, checks the size and
-checksum of the (signed) index, and renames the file when complete. An archive already there
-with the right sha256 is not fetched again. Hands ``archive`` (its path) to later steps.
+Streams to ``downloads/<project>/<version>/<archive>.part`` (mode 0600) with the sha256 computed
+as bytes arrive, continues an interrupted download with an HTTP Range request, checks the size
+and checksum of the (signed) index, and renames the file when complete. An archive already there
+with the right sha256 is not fetched again. The archive's URL keeps the feed's scheme (http(s) for
+an http(s) feed, file:// for a file:// feed); an offline package (``run --package``) is read from
+its file. Hands ``archive`` (its path) to later steps.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def download(context: Context) -> None:
     release = release_entry(context)
     url = str(release["url"])
     version = str(release["version"])
-    client = feed_for(context.project) if context.project.config.get("feed") else Feed("file:///")
+    offline = bool(release.get("offline")) or not context.project.config.get("feed")
+    client = Feed("file:///") if offline else feed_for(context.project)
     folder = context.project.downloads_dir / version
     make_dirs(folder)
     destination = folder / archive_name(url, version)

@@ -7,11 +7,17 @@ archive of the same version (another product, another organisation's package) go
 Extraction goes to a temporary folder that is renamed into place when complete; running it
 again converges (DESIGN §4). Hands ``release_dir`` to later steps, and journals the data folders
 the release keeps beside its compose.yaml (``upgrader.datadirs``).
+
+Then, still before the server stops, what the release's compose.yaml asks of the host
+(``upgrader.policy``): a risk of a kind project.yaml's ``refuse`` lists fails the step as the
+release's fault (the run rolls back, the release is quarantined); the others are journaled
+(``release_risks``) as a warning.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from upgrader.actions.base import Context, register
 from upgrader.actions.download import release_entry
@@ -33,8 +39,28 @@ def extract(context: Context) -> None:
     context.data["release_dir"] = str(destination)
     from upgrader import datadirs
 
-    # Said before the server stops: which folders beside compose.yaml this release keeps data in.
-    folders = datadirs.release_data_folders(destination, dict(context.project.config.get("values") or {}))
+    # Said before the server stops: which folders beside compose.yaml this release keeps data in,
+    # and what it asks of the host — both from one reading of its compose.yaml by Compose.
+    values = dict(context.project.config.get("values") or {})
+    model, folder = datadirs.release_model(destination, values)
+    folders = datadirs.kept_in(model, folder, destination)
     context.data["data_folders"] = folders  # the export step links them, with the server stopped
     if folders:
         context.journal("data_folders", {"release": str(release["version"]), "folders": folders})
+    _check_policy(context, model, folder, str(release["version"]))
+
+
+def _check_policy(context: Context, model: dict[str, Any], folder: Path, version: str) -> None:
+    """Refuse (``PackageError``) a release asking for a kind project.yaml's ``refuse`` lists;
+    journal what else it asks for."""
+    from upgrader import package, policy
+
+    found = policy.risks(model, folder)
+    refused = policy.refused(context.project, found)
+    if refused:
+        context.journal("release_refused", {"release": version, "risks": [vars(risk) for risk in refused]})
+        raise package.PackageError(policy.refusal(version, refused))
+    if found:
+        context.journal("release_risks", {
+            "warning": f"release {version}: " + "; ".join(str(risk) for risk in found),
+            "release": version, "risks": [vars(risk) for risk in found]})

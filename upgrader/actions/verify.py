@@ -2,8 +2,12 @@
 
 Checks the archive's size and sha256 against the index entry, every entry of the tar (safe
 names and types, the expansion cap), ``release.json`` (valid; product and version those of the
-feed; images listed), any ``images/*.tar`` (docker save archives of the listed images), and that
-the disk has room to extract it. Hands ``release_images`` and ``offline_images`` to later steps.
+feed, and the product the project's: project.yaml ``product``, else the installed release's;
+images listed), any ``images/*.tar`` (docker save archives of the listed images), and that the
+disk has room to extract it. Hands ``release_images`` and ``offline_images`` to later steps.
+
+Another product is not the release's fault (it may be a good release of that product): its step
+fails without retries and the version is not quarantined.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ from pathlib import Path
 from upgrader.actions.base import Context, register
 from upgrader.actions.download import release_entry
 from upgrader.errors import ActionError
-from upgrader.store import make_dirs
+from upgrader.store import ProjectStore, make_dirs
 
 
 @register("verify")
 def verify(context: Context) -> None:
     from upgrader import package
-    from upgrader.feed import file_sha256
+    from upgrader.feed import file_sha256, pinned_product, product_refusal
 
     release = release_entry(context)
     if "archive" not in context.data:
@@ -42,9 +46,12 @@ def verify(context: Context) -> None:
         raise package.PackageError(f"{archive.name}: release.json says version {manifest['version']}, "
                                    f"the feed says {context.to_version}")
     product = release.get("product")
-    if product and manifest["product"] != product:
-        raise package.PackageError(f"{archive.name}: release.json says product {manifest['product']!r}, "
-                                   f"the feed is for {product!r}")
+    installed = ProjectStore(context.project.state_dir).read_installed()
+    for pinned in ((str(product), "the feed's index") if product else None,
+                   pinned_product(context.project, installed)):
+        problem = product_refusal(f"{archive.name}: release.json", manifest["product"], pinned)
+        if problem:
+            raise ActionError(problem, retryable=False)
     offline = package.check_images(archive, found, manifest["images"])
     make_dirs(context.project.releases_dir)
     needed = package.expanded_size(found)

@@ -3,6 +3,11 @@
 The child gets a closed standard input, its own process group (so a timeout kills everything it
 started), and on Linux a parent-death signal, so that a killed upgrader does not leave a script
 running on its own while a resumed run starts it again.
+
+No child inherits a feed token (DESIGN §15): ``run`` leaves every ``UPGRADER_FEED_TOKEN*``
+variable out of the child's environment, and the command line holds them out of ``os.environ``
+itself for the whole command (``tokens_withheld``), so that no other way of starting a program
+(Compose's own helpers, crontab, the Docker SDK's credential helpers) passes them on either.
 """
 
 from __future__ import annotations
@@ -15,12 +20,72 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from upgrader.errors import ActionError
 
 _PR_SET_PDEATHSIG = 1
+TOKEN_VARIABLE = "UPGRADER_FEED_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+
+
+def is_token_variable(name: str) -> bool:
+    """Whether the environment variable ``name`` is a feed token (``UPGRADER_FEED_TOKEN*``)."""
+    return name.upper().startswith(TOKEN_VARIABLE)
+
+
+def child_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment with ``env`` over it, without any ``UPGRADER_FEED_TOKEN*``."""
+    return {key: value for key, value in {**os.environ, **(env or {})}.items() if not is_token_variable(key)}
+
+
+@dataclass
+class _Withheld:
+    variables: dict[str, str]
+    named: str | None
+
+
+_withheld: list[_Withheld] = []
+
+
+@contextlib.contextmanager
+def tokens_withheld(named: str | None) -> Iterator[None]:
+    """For the block, move every ``UPGRADER_FEED_TOKEN*`` variable out of ``os.environ`` (so that
+    no child process can inherit one), where ``environment_token`` still finds them; put them
+    back afterwards. ``named`` is the project the command named with ``-n`` (None when it was
+    left out): the only project the plain ``UPGRADER_FEED_TOKEN`` is used for."""
+    moved = {key: os.environ.pop(key) for key in [key for key in os.environ if is_token_variable(key)]}
+    _withheld.append(_Withheld(moved, named))
+    try:
+        yield
+    finally:
+        _withheld.pop()
+        for key, value in moved.items():
+            os.environ.setdefault(key, value)
+
+
+def environment_token(project: str) -> tuple[str, str] | None:
+    """(variable, value) of project ``project``'s feed token from the environment, or None.
+
+    ``UPGRADER_FEED_TOKEN_<NAME>`` (NAME: the project name upper-cased, ``-`` → ``_``); else the
+    plain ``UPGRADER_FEED_TOKEN``, only when the command named ``project`` with ``-n`` (inside
+    ``tokens_withheld``; never otherwise). An empty variable counts as unset.
+    """
+    variables: dict[str, str] = {}
+    for level in _withheld:
+        variables.update(level.variables)
+    variables.update((key, value) for key, value in os.environ.items() if is_token_variable(key))
+    own = token_variable(project)
+    if variables.get(own):
+        return own, variables[own]
+    if _withheld and _withheld[-1].named == project and variables.get(TOKEN_VARIABLE):
+        return TOKEN_VARIABLE, variables[TOKEN_VARIABLE]
+    return None
+
+
+def token_variable(project: str) -> str:
+    """``UPGRADER_FEED_TOKEN_<NAME>``: the environment variable of project ``project``'s feed token."""
+    return f"{TOKEN_VARIABLE}_{project.upper().replace('-', '_')}"
 
 
 @dataclass
@@ -47,12 +112,12 @@ def run(
     timeout: float | None = None,
     on_line: Callable[[str], None] | None = None,
 ) -> Result:
-    """Run ``argv`` in ``cwd`` with ``env`` over this process's environment.
+    """Run ``argv`` in ``cwd`` with ``env`` over this process's environment, without feed tokens.
 
     Output (stdout and stderr together) is passed line by line to ``on_line``. Raises
     ``ActionError`` when the program cannot be started; returns its result otherwise.
     """
-    environment = {**os.environ, **(env or {})}
+    environment = child_environment(env)
     try:
         child = subprocess.Popen(
             argv,
