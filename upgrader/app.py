@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from upgrader import engine, trust
-from upgrader.actions import REGISTRY
+from upgrader import engine, signals, trust
+from upgrader.actions import REGISTRY, preflight
+from upgrader.commands import serving
 from upgrader.decide import Target, decide
 from upgrader.errors import (
     EXIT_ATTENTION,
@@ -95,7 +96,10 @@ def _summary(run: dict[str, Any]) -> str:
     if run["to_version"]:
         versions = f" {run['from_version'] or '(nothing)'} → {run['to_version']}"
     text = f"run {run['run_id']}{versions}: {run['status'].replace('_', ' ')}"
-    return text + (f": {run['error']}" if run.get("error") else "")
+    text += f": {run['error']}" if run.get("error") else ""
+    if run["status"] == engine.ROLLED_BACK and run["from_version"] and "previous" not in run["data"]:
+        text += f" (the server was never stopped: {run['from_version']} kept running)"
+    return text
 
 
 def _blocked_message(run: dict[str, Any], interrupted: bool) -> str:
@@ -145,15 +149,25 @@ def run(options: Options) -> Result:
         notes = _plan_notes(decided)
         if not targets:
             installed = decided.installed if decided else None
-            return Result("message", exit_code=EXIT_OK, details=notes,
-                          message=f"{project.name} is up to date ({installed or 'nothing installed'})")
-        result = Result("message")
-        for target in targets:
-            store.claim(run_id)
-            result = _start(project, store, workflow, options, target, run_id)
-            run_id = engine.new_run_id()
-            if result.exit_code != EXIT_OK:
-                break
+            message = f"{project.name} is up to date ({installed or 'nothing installed'})"
+            look = serving.look(project)
+            if look.serving is False:
+                # Said, not mended: starting a stack that someone stopped is for a person to decide.
+                return Result("message", exit_code=EXIT_ATTENTION, details=notes,
+                              message=f"{message}, but {look.summary()} — fix: {serving.fix(project)}")
+            return Result("message", exit_code=EXIT_OK, details=notes, message=message)
+        preflight.before_run(project, workflow)
+        result = Result("message", exit_code=EXIT_FAILED,
+                        message="interrupted before the run started: nothing was changed")
+        with signals.protected():  # between two hops too: the first signal ends after this one
+            for target in targets:
+                if signals.requested() is not None:
+                    break
+                store.claim(run_id)
+                result = _start(project, store, workflow, options, target, run_id)
+                run_id = engine.new_run_id()
+                if result.exit_code != EXIT_OK:
+                    break
         result.details = notes
         return result
 
@@ -166,10 +180,34 @@ def _start(project: Project, store: ProjectStore, workflow: Workflow, options: O
         from_version=installed["version"] if installed else None,
         to_version=target.version, release=target.release,
     )
-    runner = engine.Runner(workflow, checkpoint, store, project, REGISTRY, _reporter(options, store))
-    runner.start()
+    runner = _runner(workflow, checkpoint, store, project, options)
+    with _marked(runner):
+        runner.start()
     _after(project, store, runner.run)
     return _run_result(runner.run)
+
+
+def _runner(workflow: Workflow, run: dict[str, Any], store: ProjectStore, project: Project,
+            options: Options) -> engine.Runner:
+    return engine.Runner(workflow, run, store, project, REGISTRY, _reporter(options, store),
+                         interrupted=_signal_requested)
+
+
+def _signal_requested() -> str | None:
+    requested = signals.requested()
+    return None if requested is None else signals.name(requested)
+
+
+@contextmanager
+def _marked(runner: engine.Runner) -> Iterator[None]:
+    """While ``runner`` works, the first signal is only recorded; a second one that stops the
+    process at once carries the run, for the command line to say where it was left."""
+    try:
+        with signals.protected():
+            yield
+    except signals.Interrupted as interrupted:
+        interrupted.run = runner.run
+        raise
 
 
 def _after(project: Project, store: ProjectStore, run: dict[str, Any]) -> None:
@@ -184,7 +222,8 @@ def _after(project: Project, store: ProjectStore, run: dict[str, Any]) -> None:
     version = run["to_version"]
     if not version:
         return
-    if run["status"] == engine.ROLLED_BACK and run.get("fault") == "release":
+    if run["status"] == engine.ROLLED_BACK and run.get("fault") == "release" and run["from_version"] != version:
+        # (A run from a version to itself, ``reconfigure``, fails by its configuration.)
         store.quarantine(version, run["run_id"], run["error"])
     elif run["status"] == engine.COMPLETED:
         store.release_quarantine(version)
@@ -226,6 +265,9 @@ def check(options: Options) -> Result:
     assert decided is not None  # noqa: S101 - a feed or a package always gives a plan
     data = _plan_data(project.name, decided)
     data["data_folders"] = _data_folders(project)
+    from upgrader.commands.reconfigure import needed
+
+    data["reconfigure_needed"] = needed(project)
     from upgrader import policy
 
     data["warnings"] = policy.check_warnings(project)
@@ -274,14 +316,15 @@ def _carry_on(project: Project, store: ProjectStore, run: dict[str, Any], option
               *, rollback: bool, notices: list[str] | None = None) -> Result:
     _preflight(store)
     workflow = _snapshot_workflow(store, run)
-    runner = engine.Runner(workflow, run, store, project, REGISTRY, _reporter(options, store))
+    runner = _runner(workflow, run, store, project, options)
     runner.journal("resumed", detail={"status": run["status"], "rollback": rollback})
     for notice in notices or []:
         runner.journal("notice", detail=notice)
-    if rollback:
-        runner.rollback()
-    else:
-        runner.drive()
+    with _marked(runner):
+        if rollback:
+            runner.rollback()
+        else:
+            runner.drive()
     _after(project, store, runner.run)
     return _run_result(runner.run)
 
@@ -357,6 +400,10 @@ def status(options: Options) -> Result:
         "quarantined": sorted(store.read_quarantine()),
         "snapshot": run["data"].get("snapshot") if run else None,
     }
+    look = serving.look(project)
+    data.update(look.as_json())
+    if look.serving is False:
+        data["serving_problem"] = look.summary()
     return Result("status", data)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-from upgrader import __version__, app, ui
+from upgrader import __version__, app, signals, ui
 from upgrader.cron import DEFAULT_TIME as DEFAULT_CRON_TIME
 from upgrader.errors import EXIT_OK, UpgraderError
 
@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
                                "written since is lost)")
     _wait_lock(rollback)
 
+    reconfigure = command("reconfigure", "re-apply project.yaml (its values) to the installed release: "
+                                         "export it again and restart it, as a run that rolls back")
+    reconfigure.add_argument("--cron", action="store_true", help="unattended: quiet unless a person must act")
+    _wait_lock(reconfigure)
+
     check = command("check", "what run would do now; changes nothing")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--to", metavar="VERSION", help="plan for this release")
@@ -144,9 +149,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"upgrader: error: {error}", file=sys.stderr)
         return error.exit_code
+    except signals.Interrupted as interrupted:
+        print(f"upgrader: {_stopped(interrupted)}", file=sys.stderr)
+        return interrupted.exit_code
     except KeyboardInterrupt:
-        print("upgrader: interrupted; 'upgrader resume' carries an unfinished run on", file=sys.stderr)
+        print("upgrader: interrupted", file=sys.stderr)
         return 130
+
+
+def _stopped(interrupted: signals.Interrupted) -> str:
+    """What a second signal left behind, in one line (DESIGN §14)."""
+    what = f"stopped at once by {signals.name(interrupted.signum)}"
+    run = interrupted.run
+    if run is None:
+        return f"{what}; no run was under way"
+    data: Any = run.get("data") or {}
+    where = f"run {run['run_id']} was left at state {run['state']!r}"
+    if data.get("downtime_started_at") and not data.get("downtime_ended_at"):
+        server = "the server is DOWN"
+    elif "previous" not in data and run.get("from_version"):
+        server = f"the server was never stopped ({run['from_version']} runs)"
+    else:
+        server = "the server runs"
+    return (f"{what}: {where}, {server}; 'upgrader resume' carries the run on, "
+            "'upgrader rollback' undoes it")
 
 
 def _dispatch(arguments: argparse.Namespace) -> int:
@@ -162,7 +188,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         package=getattr(arguments, "package", None),
         restore_data=getattr(arguments, "restore_data", False),
     )
-    if command in ("run", "update", "resume", "rollback"):
+    if command in ("run", "update", "resume", "rollback", "reconfigure"):
         return _run_command(command, options)
     if command == "check":
         result = app.check(options)
@@ -288,9 +314,13 @@ def _run_command(command: str, options: app.Options) -> int:
         options.reporter = live_reporter
     else:
         options.reporter = ui.TerminalReporter(out())
-    handler = {"run": app.run, "update": app.run, "resume": app.resume, "rollback": app.rollback}[command]
+    from upgrader.commands.reconfigure import reconfigure
+
+    handler = {"run": app.run, "update": app.run, "resume": app.resume, "rollback": app.rollback,
+               "reconfigure": reconfigure}[command]
     try:
-        result = handler(options)
+        with signals.handled():
+            result = handler(options)
     except BaseException:
         if quiet is not None and quiet.logger is not None:
             quiet.logger.exception("upgrader %s failed", command)

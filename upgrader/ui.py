@@ -174,6 +174,13 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
     """``status`` for a person: the installed version, then the run's steps as a table."""
     console.print(f"project {data['project']}: installed {data['installed'] or '(nothing)'}",
                   markup=False)
+    if data.get("serving") is not None:
+        # The server as it is now, before the record of the last run (which may be older news).
+        if data["serving"]:
+            console.print("server: serving (" + ", ".join(s["name"] for s in data["services"]) + ")",
+                          markup=False)
+        else:
+            console.print(f"server: {data.get('serving_problem')}", style="red", markup=False)
     if data["quarantined"]:
         console.print("quarantined: " + ", ".join(data["quarantined"]), markup=False)
     if data["run"] is None:
@@ -203,6 +210,9 @@ def print_check(console: Console, data: Mapping[str, Any]) -> None:
     if data.get("data_folders"):
         console.print("keeps as data (projects/<name>/data/): " + ", ".join(
             f"./{folder}" for folder in data["data_folders"]), markup=False)
+    if data.get("reconfigure_needed"):
+        console.print("project.yaml's values changed since the export was written: "
+                      "'upgrader reconfigure' applies them", markup=False)
     if data["quarantined"]:
         console.print("quarantined (skipped until a newer release or --to): "
                       + ", ".join(data["quarantined"]), markup=False)
