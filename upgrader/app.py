@@ -25,7 +25,7 @@ from upgrader.errors import (
 )
 from upgrader.plan import Plan
 from upgrader.project import NAME, Project, choose_name, load_project, project_names
-from upgrader.store import ProjectStore
+from upgrader.store import HELD_BY_OPERATOR, ProjectStore
 from upgrader.workflow import Workflow, load_workflow, parse_workflow, resolve
 
 logger = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def run(options: Options) -> Result:
         return Result("plan", {
             "project": project.name, "workflow": workflow.name,
             "steps": [step.name for step in workflow.steps],
-            "check": None if decided is None else _plan_data(project.name, decided),
+            "check": None if decided is None else _plan_data(project.name, decided, store),
         })
     jitter = float(project.config.get("jitter") or 0)
     if options.cron and jitter > 0:
@@ -173,7 +173,8 @@ def _start(project: Project, store: ProjectStore, workflow: Workflow, options: O
 
 
 def _after(project: Project, store: ProjectStore, run: dict[str, Any]) -> None:
-    """Quarantine a release that made its run fail, release one that installed; notify."""
+    """Quarantine a release that made its run fail, hold one whose completed run the operator
+    rolled back (DESIGN §14), release one that installed; notify."""
     from upgrader import notify
 
     if run["status"] != engine.RUNNING and run["status"] != engine.ROLLING_BACK:
@@ -184,7 +185,10 @@ def _after(project: Project, store: ProjectStore, run: dict[str, Any]) -> None:
     version = run["to_version"]
     if not version:
         return
-    if run["status"] == engine.ROLLED_BACK and run.get("fault") == "release":
+    if run["status"] == engine.ROLLED_BACK and run["data"].get("rollback_of") == "completed":
+        # The operator took this release back after it ran: the next cron run must not reinstall it.
+        store.quarantine(version, run["run_id"], HELD_BY_OPERATOR)
+    elif run["status"] == engine.ROLLED_BACK and run.get("fault") == "release":
         store.quarantine(version, run["run_id"], run["error"])
     elif run["status"] == engine.COMPLETED:
         store.release_quarantine(version)
@@ -202,7 +206,9 @@ def _plan_notes(decided: Plan | None) -> list[str]:
             "see its release notes (then run with --to and --allow-major)"]
 
 
-def _plan_data(name: str, decided: Plan) -> dict[str, Any]:
+def _plan_data(name: str, decided: Plan, store: ProjectStore) -> dict[str, Any]:
+    from upgrader.commands.holds import explain
+
     return {
         "project": name,
         "installed": decided.installed,
@@ -210,6 +216,7 @@ def _plan_data(name: str, decided: Plan) -> dict[str, Any]:
         "path": list(decided.path),
         "major_available": decided.major_available,
         "quarantined": list(decided.quarantined),
+        "held": explain(store.read_quarantine()),
         "up_to_date": decided.up_to_date,
     }
 
@@ -224,7 +231,7 @@ def check(options: Options) -> Result:
         raise UsageError(f"{project.dir / 'project.yaml'}: no 'feed': there is nothing to check")
     decided, _ = decide(project, store, options)
     assert decided is not None  # noqa: S101 - a feed or a package always gives a plan
-    data = _plan_data(project.name, decided)
+    data = _plan_data(project.name, decided, store)
     data["data_folders"] = _data_folders(project)
     from upgrader import policy
 
@@ -311,6 +318,7 @@ def rollback(options: Options) -> Result:
         store.claim(run["run_id"])
         if run["status"] == engine.ROLLED_BACK:
             return Result("message", message=f"run {run['run_id']} is already rolled back")
+        from upgrader.commands.holds import held_notes
         from upgrader.commands.snapshots import rollback_notices
 
         # Decided, and a snapshot that cannot be restored refused, before anything is undone.
@@ -323,14 +331,18 @@ def rollback(options: Options) -> Result:
         # DESIGN §7: rollback exits 0 once the previous release runs again.
         if run["status"] == engine.ROLLED_BACK:
             result.exit_code = EXIT_OK
+            result.details += held_notes(run)
         return result
 
 
 def status(options: Options) -> Result:
     """The project's installed version, its current or last run, and who holds its lock."""
+    from upgrader.commands.holds import explain
+
     project, store = _open(options)
     run = store.read_run()
     installed = store.read_installed()
+    quarantine = store.read_quarantine()
     holder = store.lock_holder()
     interrupted = bool(run and run["status"] in (engine.RUNNING, engine.ROLLING_BACK) and not holder)
     data: dict[str, Any] = {
@@ -354,7 +366,8 @@ def status(options: Options) -> Result:
         },
         "interrupted": interrupted,
         "lock": holder.get("pid") if holder else None,
-        "quarantined": sorted(store.read_quarantine()),
+        "quarantined": sorted(quarantine),
+        "held": explain(quarantine),
         "snapshot": run["data"].get("snapshot") if run else None,
     }
     return Result("status", data)

@@ -174,8 +174,7 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
     """``status`` for a person: the installed version, then the run's steps as a table."""
     console.print(f"project {data['project']}: installed {data['installed'] or '(nothing)'}",
                   markup=False)
-    if data["quarantined"]:
-        console.print("quarantined: " + ", ".join(data["quarantined"]), markup=False)
+    print_held(console, data["held"])
     if data["run"] is None:
         console.print("no run yet")
         return
@@ -203,9 +202,20 @@ def print_check(console: Console, data: Mapping[str, Any]) -> None:
     if data.get("data_folders"):
         console.print("keeps as data (projects/<name>/data/): " + ", ".join(
             f"./{folder}" for folder in data["data_folders"]), markup=False)
-    if data["quarantined"]:
-        console.print("quarantined (skipped until a newer release or --to): "
-                      + ", ".join(data["quarantined"]), markup=False)
+    print_held(console, data["held"])
+
+
+def print_held(console: Console, held: list[Mapping[str, Any]]) -> None:
+    """The versions unattended runs skip, each with why: ``held (rolled back by the operator)``,
+    ``quarantined (failed run …)``; nothing when there are none."""
+    if not held:
+        return
+    console.print("skipped by unattended runs until a newer release ('run --to V' installs one, "
+                  "'unhold V' lifts it):", markup=False)
+    for entry in held:
+        kind = "held" if entry["by"] == "operator" else "quarantined"
+        console.print(f"  {entry['version']}: {kind} ({entry['reason']}) since {_short_time(entry['since'])}",
+                      markup=False)
 
 
 def status_table(data: Mapping[str, Any]) -> Table:
