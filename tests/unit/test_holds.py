@@ -11,11 +11,13 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 from unit_support import Recorder, linear_workflow, make_runner
 
 from upgrader import app, engine, ui
 from upgrader.commands import holds
+from upgrader.errors import EXIT_USAGE, UsageError
 from upgrader.plan import plan
 from upgrader.project import Project
 from upgrader.store import HELD_BY_OPERATOR, ProjectStore
@@ -161,6 +163,92 @@ def test_to_installs_a_held_version(store: ProjectStore) -> None:
     store.quarantine("1.2.0", None, HELD_BY_OPERATOR)
     chosen = plan(FEED, "1.0.0", to="1.2.0", quarantined=store.read_quarantine())
     assert (chosen.target, chosen.path) == ("1.2.0", ("1.2.0",))
+
+
+# -- hold and unhold ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def options(project: Project) -> app.Options:
+    """A project on disk (the commands load project.yaml) with nothing installed."""
+    project.dir.mkdir(parents=True)
+    (project.dir / "project.yaml").write_text("workflow: upgrade\n", encoding="utf-8")
+    return app.Options(root=project.root, name=project.name)
+
+
+def test_hold_records_a_hold_by_hand(options: app.Options, store: ProjectStore) -> None:
+    result = holds.hold(options, "1.2.0")
+    assert result.exit_code == 0
+    assert result.message == ("held 1.2.0: unattended runs skip it ('upgrader run --to 1.2.0' installs it anyway, "
+                              "'upgrader unhold 1.2.0' lifts the hold)")
+    assert result.details == []
+    assert reasons(store) == {"1.2.0": (None, HELD_BY_OPERATOR)}
+    assert not store.holder_path.exists(), "the lock was not released"
+
+
+def test_hold_of_a_version_runs_skip_already_changes_nothing(options: app.Options, store: ProjectStore) -> None:
+    store.quarantine("1.1.0", RUN_ID, "step verify failed: sha256 mismatch")
+    holds.hold(options, "1.2.0")
+    content = store.quarantine_path.read_bytes()
+
+    again = holds.hold(options, "1.2.0")
+    assert again.exit_code == 0
+    assert again.message.startswith("1.2.0 is already held (pinned by the operator) since ")
+    assert again.message.endswith(": nothing changed")
+    failed = holds.hold(options, "1.1.0")
+    assert failed.message.startswith(f"1.1.0 is already quarantined (failed run {RUN_ID}: step verify failed: "
+                                     "sha256 mismatch) since ")
+    assert store.quarantine_path.read_bytes() == content
+
+
+@pytest.mark.parametrize(("installed", "where"), [
+    ("1.2.0", "the installed version"), ("1.3.0", "older than the installed 1.3.0")])
+def test_hold_of_a_version_runs_would_not_take_anyway_says_so(
+    options: app.Options, store: ProjectStore, installed: str, where: str,
+) -> None:
+    """An operator who means apt-mark's hold (stay where you are) learns that this is not it."""
+    store.write_installed({"version": installed, "release": None, "images": {}, "installed_at": "2026-11-27T12:00:00Z"})
+    result = holds.hold(options, "1.2.0")
+    assert result.details == [f"note: 1.2.0 is {where}; runs only move up, so the hold matters only after a "
+                              "rollback below it — it does not stop upgrades to newer releases"]
+    assert reasons(store) == {"1.2.0": (None, HELD_BY_OPERATOR)}
+
+
+@pytest.mark.parametrize("command", [holds.hold, holds.unhold])
+@pytest.mark.parametrize("text", ["1.2", "v1.2.0", "01.2.0", "1.2.0 ", "1.2.0\n", "", "1.2.0\n1.3.0", "x" * 200])
+def test_a_version_that_is_not_exact_semver_is_refused_before_anything_is_touched(
+    options: app.Options, store: ProjectStore, command: Any, text: str,
+) -> None:
+    with pytest.raises(UsageError) as raised:
+        command(options, text)
+    message = str(raised.value)
+    assert raised.value.exit_code == EXIT_USAGE
+    assert message.startswith(f"{command.__name__}: ") and "is not a semantic version" in message
+    assert "\n" not in message
+    assert not store.dir.exists(), "a refused version created the state folder (or its lock)"
+
+
+def test_unhold_removes_a_hold_or_a_quarantine_and_says_which(options: app.Options, store: ProjectStore) -> None:
+    store.quarantine("1.1.0", RUN_ID, "step verify failed: sha256 mismatch\nsome output")
+    store.quarantine("1.2.0", RUN_ID, HELD_BY_OPERATOR)
+    store.quarantine("1.3.0", None, HELD_BY_OPERATOR)
+
+    messages = [holds.unhold(options, version).message for version in ("1.3.0", "1.2.0", "1.1.0")]
+    assert messages == [
+        "1.3.0 is no longer held (pinned by the operator): unattended runs may install it again",
+        "1.2.0 is no longer held (rolled back by the operator): unattended runs may install it again",
+        f"1.1.0 is no longer quarantined (failed run {RUN_ID}: step verify failed: sha256 mismatch): unattended "
+        "runs may install it again",
+    ]
+    assert store.read_quarantine() == {}
+
+
+def test_unhold_of_a_version_neither_held_nor_quarantined_is_no_error(
+    options: app.Options, store: ProjectStore,
+) -> None:
+    result = holds.unhold(options, "1.2.0")
+    assert (result.exit_code, result.message) == (0, "1.2.0 is neither held nor quarantined: nothing changed")
+    assert not store.quarantine_path.exists()
 
 
 # -- what check and status show ---------------------------------------------------------------------
