@@ -117,15 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="extracted releases kept besides the running one (default: keep_releases)")
     _wait_lock(prune)
 
-    for name, help_text, version_help in (
-        ("hold", "keep unattended runs off a release (a newer one passes it; run --to installs it)",
-         "the release to skip, exact SemVer (1.4.0)"),
-        ("unhold", "let unattended runs take a release again: remove its hold or its quarantine",
-         "the held or quarantined release, exact SemVer"),
-    ):
-        pin = command(name, help_text)
-        pin.add_argument("version", metavar="VERSION", help=version_help)
-        _wait_lock(pin)
+    hold = command("hold", "keep unattended runs off a release (a newer one passes it; run --to installs it)")
+    hold.add_argument("version", metavar="VERSION", help="the release to skip, exact SemVer (1.4.0)")
+    _wait_lock(hold)
+
+    unhold = command("unhold", "let unattended runs take a release again: remove its hold or its quarantine")
+    unhold.add_argument("version", metavar="VERSION", help="the held or quarantined release, exact SemVer")
+    _wait_lock(unhold)
 
     snapshots = command("snapshots", "the project's data snapshots, newest first")
     snapshots.add_argument("--json", action="store_true", help="print a JSON array")
