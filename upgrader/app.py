@@ -26,7 +26,7 @@ from upgrader.errors import (
 )
 from upgrader.plan import Plan
 from upgrader.project import NAME, Project, choose_name, load_project, project_names
-from upgrader.store import ProjectStore
+from upgrader.store import HELD_BY_OPERATOR, ProjectStore
 from upgrader.workflow import Workflow, load_workflow, parse_workflow, resolve
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def run(options: Options) -> Result:
         return Result("plan", {
             "project": project.name, "workflow": workflow.name,
             "steps": [step.name for step in workflow.steps],
-            "check": None if decided is None else _plan_data(project.name, decided),
+            "check": None if decided is None else _plan_data(project.name, decided, store),
         })
     jitter = float(project.config.get("jitter") or 0)
     if options.cron and jitter > 0:
@@ -211,7 +211,8 @@ def _marked(runner: engine.Runner) -> Iterator[None]:
 
 
 def _after(project: Project, store: ProjectStore, run: dict[str, Any]) -> None:
-    """Quarantine a release that made its run fail, release one that installed; notify."""
+    """Quarantine a release that made its run fail, hold one whose completed run the operator
+    rolled back (DESIGN §14), release one that installed; notify."""
     from upgrader import notify
 
     if run["status"] != engine.RUNNING and run["status"] != engine.ROLLING_BACK:
@@ -222,8 +223,13 @@ def _after(project: Project, store: ProjectStore, run: dict[str, Any]) -> None:
     version = run["to_version"]
     if not version:
         return
-    if run["status"] == engine.ROLLED_BACK and run.get("fault") == "release" and run["from_version"] != version:
-        # (A run from a version to itself, ``reconfigure``, fails by its configuration.)
+    # (A run from a version to itself, ``reconfigure``, fails or is undone by its configuration:
+    # the installed release is never held or quarantined for it.)
+    reconfigured = run["from_version"] == version
+    if run["status"] == engine.ROLLED_BACK and run["data"].get("rollback_of") == "completed" and not reconfigured:
+        # The operator took this release back after it ran: the next cron run must not reinstall it.
+        store.quarantine(version, run["run_id"], HELD_BY_OPERATOR)
+    elif run["status"] == engine.ROLLED_BACK and run.get("fault") == "release" and not reconfigured:
         store.quarantine(version, run["run_id"], run["error"])
     elif run["status"] == engine.COMPLETED:
         store.release_quarantine(version)
@@ -241,7 +247,9 @@ def _plan_notes(decided: Plan | None) -> list[str]:
             "see its release notes (then run with --to and --allow-major)"]
 
 
-def _plan_data(name: str, decided: Plan) -> dict[str, Any]:
+def _plan_data(name: str, decided: Plan, store: ProjectStore) -> dict[str, Any]:
+    from upgrader.commands.holds import explain
+
     return {
         "project": name,
         "installed": decided.installed,
@@ -249,6 +257,7 @@ def _plan_data(name: str, decided: Plan) -> dict[str, Any]:
         "path": list(decided.path),
         "major_available": decided.major_available,
         "quarantined": list(decided.quarantined),
+        "held": explain(store.read_quarantine()),
         "up_to_date": decided.up_to_date,
     }
 
@@ -263,7 +272,7 @@ def check(options: Options) -> Result:
         raise UsageError(f"{project.dir / 'project.yaml'}: no 'feed': there is nothing to check")
     decided, _ = decide(project, store, options)
     assert decided is not None  # noqa: S101 - a feed or a package always gives a plan
-    data = _plan_data(project.name, decided)
+    data = _plan_data(project.name, decided, store)
     data["data_folders"] = _data_folders(project)
     from upgrader.commands.reconfigure import needed
 
@@ -354,6 +363,7 @@ def rollback(options: Options) -> Result:
         store.claim(run["run_id"])
         if run["status"] == engine.ROLLED_BACK:
             return Result("message", message=f"run {run['run_id']} is already rolled back")
+        from upgrader.commands.holds import held_notes
         from upgrader.commands.snapshots import rollback_notices
 
         # Decided, and a snapshot that cannot be restored refused, before anything is undone.
@@ -366,14 +376,18 @@ def rollback(options: Options) -> Result:
         # DESIGN §7: rollback exits 0 once the previous release runs again.
         if run["status"] == engine.ROLLED_BACK:
             result.exit_code = EXIT_OK
+            result.details += held_notes(run)
         return result
 
 
 def status(options: Options) -> Result:
     """The project's installed version, its current or last run, and who holds its lock."""
+    from upgrader.commands.holds import explain
+
     project, store = _open(options)
     run = store.read_run()
     installed = store.read_installed()
+    quarantine = store.read_quarantine()
     holder = store.lock_holder()
     interrupted = bool(run and run["status"] in (engine.RUNNING, engine.ROLLING_BACK) and not holder)
     data: dict[str, Any] = {
@@ -397,7 +411,8 @@ def status(options: Options) -> Result:
         },
         "interrupted": interrupted,
         "lock": holder.get("pid") if holder else None,
-        "quarantined": sorted(store.read_quarantine()),
+        "quarantined": sorted(quarantine),
+        "held": explain(quarantine),
         "snapshot": run["data"].get("snapshot") if run else None,
     }
     look = serving.look(project)

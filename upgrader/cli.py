@@ -122,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="extracted releases kept besides the running one (default: keep_releases)")
     _wait_lock(prune)
 
+    hold = command("hold", "keep unattended runs off a release (a newer one passes it; run --to installs it)")
+    hold.add_argument("version", metavar="VERSION", help="the release to skip, exact SemVer (1.4.0)")
+    _wait_lock(hold)
+
+    unhold = command("unhold", "let unattended runs take a release again: remove its hold or its quarantine")
+    unhold.add_argument("version", metavar="VERSION", help="the held or quarantined release, exact SemVer")
+    _wait_lock(unhold)
+
     snapshots = command("snapshots", "the project's data snapshots, newest first")
     snapshots.add_argument("--json", action="store_true", help="print a JSON array")
     snapshots.add_argument("--verify", action="store_true",
@@ -253,6 +261,13 @@ def _dispatch(arguments: argparse.Namespace) -> int:
     if command == "prune":
         result = app.prune(options, arguments.keep)
         out().print(result.message + (": " + ", ".join(result.data) if result.data else ""), markup=False)
+        return result.exit_code
+    if command in ("hold", "unhold"):
+        from upgrader.commands import holds
+
+        result = (holds.hold if command == "hold" else holds.unhold)(options, arguments.version)
+        for line in (result.message, *result.details):
+            out().print(line, markup=False)
         return result.exit_code
     if command == "snapshots":
         from upgrader.commands.snapshots import snapshots

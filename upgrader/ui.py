@@ -181,8 +181,7 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
                           markup=False)
         else:
             console.print(f"server: {data.get('serving_problem')}", style="red", markup=False)
-    if data["quarantined"]:
-        console.print("quarantined: " + ", ".join(data["quarantined"]), markup=False)
+    print_held(console, data["held"])
     if data["run"] is None:
         console.print("no run yet")
         return
@@ -213,9 +212,20 @@ def print_check(console: Console, data: Mapping[str, Any]) -> None:
     if data.get("reconfigure_needed"):
         console.print("project.yaml's values changed since the export was written: "
                       "'upgrader reconfigure' applies them", markup=False)
-    if data["quarantined"]:
-        console.print("quarantined (skipped until a newer release or --to): "
-                      + ", ".join(data["quarantined"]), markup=False)
+    print_held(console, data["held"])
+
+
+def print_held(console: Console, held: list[Mapping[str, Any]]) -> None:
+    """The versions unattended runs skip, each with why: ``held (rolled back by the operator)``,
+    ``quarantined (failed run …)``; nothing when there are none."""
+    if not held:
+        return
+    console.print("skipped by unattended runs until a newer release ('run --to V' installs one, "
+                  "'unhold V' lifts it):", markup=False)
+    for entry in held:
+        kind = "held" if entry["by"] == "operator" else "quarantined"
+        console.print(f"  {entry['version']}: {kind} ({entry['reason']}) since {_short_time(entry['since'])}",
+                      markup=False)
 
 
 def status_table(data: Mapping[str, Any]) -> Table:
