@@ -327,8 +327,11 @@ def rollback(options: Options) -> Result:
 
 
 def status(options: Options) -> Result:
-    """The project's installed version, its current or last run, and who holds its lock."""
-    project, store = _open(options)
+    """The project's installed version, its current or last run, and who holds its lock; with an
+    invalid project.yaml, all that still, and ``config_error`` saying why it is invalid."""
+    from upgrader.commands.degraded import open_despite_config
+
+    project, store, config_error = open_despite_config(options.root, options.name)
     run = store.read_run()
     installed = store.read_installed()
     holder = store.lock_holder()
@@ -356,6 +359,7 @@ def status(options: Options) -> Result:
         "lock": holder.get("pid") if holder else None,
         "quarantined": sorted(store.read_quarantine()),
         "snapshot": run["data"].get("snapshot") if run else None,
+        "config_error": config_error,
     }
     return Result("status", data)
 

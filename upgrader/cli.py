@@ -142,11 +142,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UpgraderError as error:
         if arguments.debug:
             traceback.print_exc()
+        if getattr(arguments, "json", False):
+            _json_failure(arguments, error)
         print(f"upgrader: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("upgrader: interrupted; 'upgrader resume' carries an unfinished run on", file=sys.stderr)
         return 130
+
+
+def _json_failure(arguments: argparse.Namespace, error: UpgraderError) -> None:
+    """Print the one JSON object a command asked for with ``--json`` when it failed with
+    ``error``: a script reading stdout gets an answer it can parse, the exit code stays the error's.
+    ``check`` says what it knows and ``error`` (DESIGN §7); the listings (``status``, ``history``,
+    ``snapshots``, ``projects``) print nothing."""
+    if arguments.command == "check":
+        from upgrader.commands.degraded import check_failure
+
+        ui.print_json(check_failure(arguments.root, arguments.name, error))
 
 
 def _dispatch(arguments: argparse.Namespace) -> int:

@@ -166,14 +166,18 @@ def cron_logger(path: Path) -> logging.Logger:
     return logger
 
 
-def print_json(data: Any, stream: TextIO = sys.stdout) -> None:
-    stream.write(json.dumps(data, indent=2) + "\n")
+def print_json(data: Any, stream: TextIO | None = None) -> None:
+    """``data`` as indented JSON on ``stream``, by default the ``sys.stdout`` of the moment."""
+    (stream or sys.stdout).write(json.dumps(data, indent=2) + "\n")
 
 
 def print_status(console: Console, data: Mapping[str, Any]) -> None:
     """``status`` for a person: the installed version, then the run's steps as a table."""
     console.print(f"project {data['project']}: installed {data['installed'] or '(nothing)'}",
                   markup=False)
+    if data.get("config_error"):
+        console.print(f"project.yaml is invalid (run, check and resume refuse until it is fixed): "
+                      f"{data['config_error']}", markup=False)
     if data["quarantined"]:
         console.print("quarantined: " + ", ".join(data["quarantined"]), markup=False)
     if data["run"] is None:
