@@ -446,12 +446,11 @@ def remove(options: Options) -> Result:
 
 
 def doctor(options: Options) -> Result:
-    """Every precondition of an unattended upgrade; exit 1 when any fails."""
-    from upgrader.doctor import run_checks
+    """Every precondition of an unattended upgrade; exit 1 when an error-level check fails."""
+    from upgrader.doctor import examine, failed
 
-    project, store = _open(options)
-    checks = run_checks(project, store)
-    return Result("doctor", checks, EXIT_OK if all(check.ok for check in checks) else EXIT_FAILED)
+    checks = examine(options.root, options.name)
+    return Result("doctor", checks, EXIT_FAILED if failed(checks) else EXIT_OK)
 
 
 def prune(options: Options, keep: int | None) -> Result:

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import socket
 import stat
@@ -613,13 +614,13 @@ def product_refusal(what: str, product: str, pinned: tuple[str, str] | None) -> 
     return f"{what} is for product {product!r}, but this project runs {pinned[0]!r} ({pinned[1]}); refused"
 
 
-def feed_for(project: Project) -> Feed:
+def feed_for(project: Project, *, warn: bool = True) -> Feed:
     """The feed client of ``project``, with its token, CA bundle and key; raises ``ConfigError``
-    for a token that cannot be used (see ``read_token``)."""
+    for a token that cannot be used (see ``read_token``, and its ``warn``)."""
     config = project.config
     return Feed(
         config["feed"],
-        token=read_token(project),
+        token=read_token(project, warn=warn),
         ca_bundle=str(project.dir / config["ca_bundle"]) if config.get("ca_bundle") else None,
         public_key=config.get("public_key"),
         token_hint=process.token_variable(project.name),
@@ -631,7 +632,25 @@ def _printable(token: str) -> bool:
     return bool(token) and all("!" <= character <= "~" for character in token)
 
 
-def read_token(project: Project) -> str | None:
+def token_file_exposure(path: Path) -> str | None:
+    """Why the token file at ``path`` is open to others than its owner (``"mode 0644: group and
+    others can read it"``), or None: it is not (0600, 0400), or it cannot be looked at (whoever
+    reads it reports that)."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+    who = [name for name, bits in (("group", 0o070), ("others", 0o007)) if mode & bits]
+    if not who:
+        return None
+    verb = "read" if mode & 0o044 else "change"
+    return f"mode {mode:04o}: {' and '.join(who)} can {verb} it"
+
+
+_warned_exposed: set[Path] = set()  # token files already warned about by this process
+
+
+def read_token(project: Project, *, warn: bool = True) -> str | None:
     """The feed token of ``project``, or None.
 
     ``UPGRADER_FEED_TOKEN_<NAME>`` (the project name upper-cased, ``-`` → ``_``); else the plain
@@ -640,6 +659,10 @@ def read_token(project: Project) -> str | None:
     token — for a token file that cannot be read, and for a token holding whitespace or a control
     character (a header that would break, and echo the token in requests' error).
 
+    A token file that group or others can read is used, with a warning logged (once per process:
+    a run reads the token more than once) and ``chmod 600`` as its fix; ``warn=False`` leaves the
+    warning to the caller (``doctor`` fails a check instead). Refusing it would stop the cron runs
+    that worked until now, for a file whose owner alone can make it private.
     """
     found = process.environment_token(project.name)
     if found is not None:
@@ -661,4 +684,8 @@ def read_token(project: Project) -> str | None:
     if not _printable(text):
         raise ConfigError(f"{path}: the token file must hold one token, on one line "
                           "(printable ASCII, no whitespace or control characters)")
+    exposure = token_file_exposure(path) if warn and path not in _warned_exposed else None
+    if exposure is not None:
+        _warned_exposed.add(path)
+        logger.warning("%s: the feed token file is %s — fix: chmod 600 %s", path, exposure, shlex.quote(str(path)))
     return text

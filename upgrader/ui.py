@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # rich is imported where it draws: a cron run never needs it
     from rich.console import Console
     from rich.table import Table
 
+    from upgrader.doctor import Check
+
 _MARKS = {
     "step_started": ("…", "cyan"),
     "step_done": ("✓", "green"),
@@ -195,6 +197,16 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
         console.print(f"data snapshot: {data['snapshot']}", markup=False)
     if data["lock"]:
         console.print(f"locked by upgrader pid {data['lock']}", markup=False)
+
+
+def print_checks(console: Console, checks: list[Check]) -> None:
+    """``doctor`` for a person: one line a check — ✓ passed, ✗ a failed error, ! a failed warning —
+    with the fix of a failed one."""
+    for check in checks:
+        mark = "[green]✓[/]" if check.ok else "[yellow]![/]" if check.severity == "warning" else "[red]✗[/]"
+        console.print(f"{mark} ", end="")
+        fix = f" — fix: {check.fix}" if not check.ok and check.fix else ""
+        console.print(f"{check.name}: {check.detail}{fix}", markup=False, soft_wrap=True)
 
 
 def print_check(console: Console, data: Mapping[str, Any]) -> None:
