@@ -178,7 +178,7 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
     console.print(f"project {data['project']}: installed {data['installed'] or '(nothing)'}",
                   markup=False)
     if data.get("config_error"):
-        console.print(f"project.yaml is invalid (run, check and resume refuse until it is fixed): "
+        console.print(f"project.yaml is invalid (run, resume, rollback and check refuse until it is fixed): "
                       f"{data['config_error']}", markup=False)
     if data["quarantined"]:
         console.print("quarantined: " + ", ".join(data["quarantined"]), markup=False)

@@ -38,7 +38,7 @@ def test_status_shows_the_state_and_why_project_yaml_is_invalid(tmp_path: Path,
     assert cli.main(["--root", str(tmp_path), "status"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "project acme: installed 1.0.0"
-    assert lines[1].startswith("project.yaml is invalid (run, check and resume refuse until it is fixed): ")
+    assert lines[1].startswith("project.yaml is invalid (run, resume, rollback and check refuse until it is fixed): ")
     assert "unknown key 'alow'" in lines[1]
 
     write_project(tmp_path, "{}\n")
