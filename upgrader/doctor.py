@@ -9,9 +9,9 @@ for (``upgrader.policy``).
 One check that cannot run does not stop the others. The checks come in three lists, by what they
 need: ``HOST_CHECKS`` the server root alone (Docker, Compose, the disk); ``CONFIG_CHECKS`` a valid
 project.yaml, trusted as root (the feed, its token, snapshots, the release policy);
-``PROJECT_CHECKS`` a chosen project but not its settings (cron, the lock, the last run). A project
-that cannot be chosen, an invalid project.yaml or one refused as root is a failed check of its own,
-and the lists that need it are left out. A new check goes into the list of what it needs.
+``PROJECT_CHECKS`` a chosen project but not its settings (cron, the lock, the last run). No project
+yet, an invalid project.yaml or a file refused as root is a failed check of its own, and the lists
+that need it are left out. A new check goes into the list of what it needs.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from upgrader import trust
-from upgrader.errors import ConfigError, UpgraderError, UsageError
-from upgrader.project import Project, choose_name, load_project
+from upgrader.errors import ConfigError, UpgraderError
+from upgrader.project import Project, choose_name, load_project, project_names
 from upgrader.store import ProjectStore
 
 MIN_FREE = 2 << 30  # 2 GiB: room for a release's archive, its extraction and its images
@@ -295,14 +295,16 @@ def _flat(found: Check | list[Check]) -> list[Check]:
 def examine(root: Path, name: str | None) -> list[Check]:
     """Every check of the project named ``name`` (or the only one) under ``root``, in order.
 
-    Raises nothing for the project's own files: a project that cannot be chosen, an invalid
-    project.yaml, or — as root — a file that may not be trusted is a failed check, and the checks
-    that need what it would have given are left out (see the module's docstring)."""
+    Raises ``UsageError`` for a name that is not one, or several projects and no name, as every
+    command does; nothing for the project's own files: no project yet, an invalid project.yaml,
+    or — as root — a file that may not be trusted is a failed check, and the checks that need
+    what it would have given are left out (see the module's docstring)."""
+    chosen = choose_name(root, name) if name is not None or project_names(root) else None
     checks = [check for host_check in HOST_CHECKS for check in _flat(host_check(root))]
-    try:
-        chosen = choose_name(root, name)
-    except UsageError as error:
-        return [*checks, Check("project", False, str(error))]
+    if chosen is None:
+        # A host being prepared: what it already has is worth knowing before the first project.
+        return [*checks, Check("project", False, f"no project under {root / 'projects'}",
+                               "create projects/<name>/project.yaml")]
     project, usable = Project(root=root, name=chosen), False
     path = project.dir / "project.yaml"
     try:

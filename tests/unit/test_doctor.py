@@ -16,6 +16,7 @@ import pytest
 
 from upgrader import cli, cron, doctor, feed
 from upgrader.doctor import Check, examine, failed, report
+from upgrader.errors import UsageError
 from upgrader.project import Project
 
 TYPO = "feed: https://updates.example.invalid/acme/\nalow: minor\n"
@@ -65,10 +66,28 @@ def test_an_invalid_project_yaml_is_a_failed_check_and_the_rest_still_runs(tmp_p
 
 
 @pytest.mark.usefixtures("stand_ins")
-def test_no_project_to_choose_is_a_failed_check_after_the_host_checks(tmp_path: Path) -> None:
+def test_no_project_yet_is_a_failed_check_after_the_host_checks(tmp_path: Path) -> None:
     checks = examine(tmp_path, None)
     assert names(checks) == ["host", "project"]
-    assert not checks[1].ok and "no project under" in checks[1].detail
+    assert checks[1] == Check("project", False, f"no project under {tmp_path}/projects",
+                              "create projects/<name>/project.yaml")
+
+
+@pytest.mark.usefixtures("stand_ins")
+def test_a_project_named_but_missing_is_a_failed_project_yaml_check(tmp_path: Path) -> None:
+    checks = examine(tmp_path, "acme")
+    assert names(checks) == ["host", "project.yaml", "project"]
+    assert not checks[1].ok and "not found; project 'acme' has no project.yaml" in checks[1].detail
+
+
+@pytest.mark.usefixtures("stand_ins")
+def test_a_bad_or_ambiguous_name_is_a_usage_error_as_for_every_command(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="is invalid"):
+        examine(tmp_path, "Not A Name")
+    write_project(tmp_path, name="one")
+    write_project(tmp_path, name="two")
+    with pytest.raises(UsageError, match="pick one with -n NAME"):
+        examine(tmp_path, None)
 
 
 # -- what fails doctor, and --json ----------------------------------------------------------------
