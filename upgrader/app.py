@@ -381,10 +381,12 @@ def rollback(options: Options) -> Result:
 
 
 def status(options: Options) -> Result:
-    """The project's installed version, its current or last run, and who holds its lock."""
+    """The project's installed version, its current or last run, and who holds its lock; with an
+    invalid project.yaml, all that still, and ``config_error`` saying why it is invalid."""
+    from upgrader.commands.degraded import open_despite_config
     from upgrader.commands.holds import explain
 
-    project, store = _open(options)
+    project, store, config_error = open_despite_config(options.root, options.name)
     run = store.read_run()
     installed = store.read_installed()
     quarantine = store.read_quarantine()
@@ -414,6 +416,7 @@ def status(options: Options) -> Result:
         "quarantined": sorted(quarantine),
         "held": explain(quarantine),
         "snapshot": run["data"].get("snapshot") if run else None,
+        "config_error": config_error,
     }
     look = serving.look(project)
     data.update(look.as_json())
@@ -504,12 +507,11 @@ def remove(options: Options) -> Result:
 
 
 def doctor(options: Options) -> Result:
-    """Every precondition of an unattended upgrade; exit 1 when any fails."""
-    from upgrader.doctor import run_checks
+    """Every precondition of an unattended upgrade; exit 1 when an error-level check fails."""
+    from upgrader.doctor import examine, failed
 
-    project, store = _open(options)
-    checks = run_checks(project, store)
-    return Result("doctor", checks, EXIT_OK if all(check.ok for check in checks) else EXIT_FAILED)
+    checks = examine(options.root, options.name)
+    return Result("doctor", checks, EXIT_FAILED if failed(checks) else EXIT_OK)
 
 
 def prune(options: Options, keep: int | None) -> Result:

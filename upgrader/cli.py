@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="when to run, a five-field cron expression (default: Saturdays 03:00)")
 
     command("remove", "remove this project's lines from your crontab")
-    command("doctor", "check Docker, Compose, the feed, credentials, disk, cron and the lock")
+    doctor = command("doctor", "check Docker, Compose, the feed, credentials, disk, cron and the lock")
+    doctor.add_argument("--json", action="store_true", help="print one JSON object: ok and the checks")
 
     prune = command("prune", "remove superseded releases, their downloads and images")
     prune.add_argument("--keep", type=_at_least(0), metavar="N",
@@ -155,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UpgraderError as error:
         if arguments.debug:
             traceback.print_exc()
+        if getattr(arguments, "json", False):
+            _json_failure(arguments, error)
         print(f"upgrader: error: {error}", file=sys.stderr)
         return error.exit_code
     except signals.Interrupted as interrupted:
@@ -181,6 +184,21 @@ def _stopped(interrupted: signals.Interrupted) -> str:
         server = "the server runs"
     return (f"{what}: {where}, {server}; 'upgrader resume' carries the run on, "
             "'upgrader rollback' undoes it")
+
+
+def _json_failure(arguments: argparse.Namespace, error: UpgraderError) -> None:
+    """Print the one JSON object a command asked for with ``--json`` when it failed with
+    ``error``: a script reading stdout gets an answer it can parse, the exit code stays the error's.
+    ``check`` says what it knows and ``error`` (DESIGN §7); ``doctor`` a failed check of that
+    name; the listings (``status``, ``history``, ``snapshots``, ``projects``) print nothing."""
+    if arguments.command == "check":
+        from upgrader.commands.degraded import check_failure
+
+        ui.print_json(check_failure(arguments.root, arguments.name, error))
+    elif arguments.command == "doctor":
+        from upgrader.doctor import Check, report
+
+        ui.print_json(report([Check("doctor", False, str(error))]))
 
 
 def _dispatch(arguments: argparse.Namespace) -> int:
@@ -251,12 +269,12 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         return result.exit_code
     if command == "doctor":
         result = app.doctor(options)
-        for check in result.data:
-            warning = check.ok and check.severity == "warning"
-            mark = "[yellow]![/]" if warning else "[green]✓[/]" if check.ok else "[red]✗[/]"
-            out().print(f"{mark} ", end="")
-            fix = f" — fix: {check.fix}" if (warning or not check.ok) and check.fix else ""
-            out().print(f"{check.name}: {check.detail}{fix}", markup=False, soft_wrap=True)
+        if arguments.json:
+            from upgrader.doctor import report
+
+            ui.print_json(report(result.data))
+        else:
+            ui.print_checks(out(), result.data)
         return result.exit_code
     if command == "prune":
         result = app.prune(options, arguments.keep)

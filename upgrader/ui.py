@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # rich is imported where it draws: a cron run never needs it
     from rich.console import Console
     from rich.table import Table
 
+    from upgrader.doctor import Check
+
 _MARKS = {
     "step_started": ("…", "cyan"),
     "step_done": ("✓", "green"),
@@ -166,14 +168,18 @@ def cron_logger(path: Path) -> logging.Logger:
     return logger
 
 
-def print_json(data: Any, stream: TextIO = sys.stdout) -> None:
-    stream.write(json.dumps(data, indent=2) + "\n")
+def print_json(data: Any, stream: TextIO | None = None) -> None:
+    """``data`` as indented JSON on ``stream``, by default the ``sys.stdout`` of the moment."""
+    (stream or sys.stdout).write(json.dumps(data, indent=2) + "\n")
 
 
 def print_status(console: Console, data: Mapping[str, Any]) -> None:
     """``status`` for a person: the installed version, then the run's steps as a table."""
     console.print(f"project {data['project']}: installed {data['installed'] or '(nothing)'}",
                   markup=False)
+    if data.get("config_error"):
+        console.print(f"project.yaml is invalid (run, resume, rollback and check refuse until it is fixed): "
+                      f"{data['config_error']}", markup=False)
     if data.get("serving") is not None:
         # The server as it is now, before the record of the last run (which may be older news).
         if data["serving"]:
@@ -197,6 +203,16 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
         console.print(f"data snapshot: {data['snapshot']}", markup=False)
     if data["lock"]:
         console.print(f"locked by upgrader pid {data['lock']}", markup=False)
+
+
+def print_checks(console: Console, checks: list[Check]) -> None:
+    """``doctor`` for a person: one line a check — ✓ passed, ✗ a failed error, ! a failed warning —
+    with the fix of a failed one."""
+    for check in checks:
+        mark = "[green]✓[/]" if check.ok else "[yellow]![/]" if check.severity == "warning" else "[red]✗[/]"
+        console.print(f"{mark} ", end="")
+        fix = f" — fix: {check.fix}" if not check.ok and check.fix else ""
+        console.print(f"{check.name}: {check.detail}{fix}", markup=False, soft_wrap=True)
 
 
 def print_check(console: Console, data: Mapping[str, Any]) -> None:

@@ -162,6 +162,11 @@ def test_the_server_not_the_record(project: DockerProject) -> None:
     assert result.returncode == 3, result.stdout + result.stderr
     assert "not serving: web exited" in result.stderr
     assert _running(project.name) == ["worker"]  # reported, not silently restarted
+    doctor = project.upgrader("doctor", "--json")
+    assert doctor.returncode == 1, doctor.stdout + doctor.stderr
+    server = next(check for check in json.loads(doctor.stdout)["checks"] if check["name"] == "server")
+    assert (server["ok"], server["severity"]) == (False, "error") and "web exited" in server["detail"]
+    assert "reconfigure" in server["fix"]
     result = project.upgrader("reconfigure")
     assert result.returncode == 0, result.stdout + result.stderr
     assert project.status()["serving"] is True
