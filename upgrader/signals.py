@@ -65,15 +65,20 @@ def _handle(signum: int, _frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def handled() -> Iterator[None]:
-    """For the block, SIGINT and SIGTERM are handled as this module says."""
+    """For the block, SIGINT and SIGTERM are handled as this module says — unless this process
+    was started with one ignored (``nohup``, a background job of a script), which stays ignored."""
     global _requested
-    previous = {number: signal.signal(number, _handle) for number in HANDLED}
+    previous = {number: signal.getsignal(number) for number in HANDLED}
+    for number, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(number, _handle)
     _requested = None
     try:
         yield
     finally:
         for number, handler in previous.items():
-            signal.signal(number, handler)
+            if handler is not None:
+                signal.signal(number, handler)
 
 
 @contextlib.contextmanager

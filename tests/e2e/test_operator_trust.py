@@ -198,3 +198,18 @@ def test_reconfigure_applies_changed_values(project: DockerProject) -> None:
     status = json.loads(project.upgrader("status", "--json").stdout)
     assert status["installed"] == "1.0.0"
 
+
+
+def test_a_manual_rollback_sticks(project: DockerProject) -> None:
+    project.install("1.0.0")
+    project.publish("1.1.0")
+    assert project.upgrader("run").returncode == 0
+    result = project.upgrader("rollback")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1.1.0 is held" in result.stdout
+    check = project.check()
+    assert check["target"] is None and check["up_to_date"] is True
+    assert [(entry["version"], entry["by"]) for entry in check["held"]] == [("1.1.0", "operator")]
+    cron = project.upgrader("run", "--cron")
+    assert (cron.returncode, cron.stdout, cron.stderr) == (0, "", "")
+    assert project.answer() == "1.0.0"
