@@ -277,6 +277,7 @@ def check(options: Options) -> Result:
     from upgrader.commands.reconfigure import needed
 
     data["reconfigure_needed"] = needed(project)
+    data["serving"] = serving.look(project).serving  # what runs now, beside what the record says
     from upgrader import policy
 
     data["warnings"] = policy.check_warnings(project)

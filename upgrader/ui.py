@@ -225,6 +225,9 @@ def print_check(console: Console, data: Mapping[str, Any]) -> None:
     if data.get("data_folders"):
         console.print("keeps as data (projects/<name>/data/): " + ", ".join(
             f"./{folder}" for folder in data["data_folders"]), markup=False)
+    if data.get("serving") is False:
+        console.print("the installed release is not serving now ('upgrader status' says why)", style="red",
+                      markup=False)
     if data.get("reconfigure_needed"):
         console.print("project.yaml's values changed since the export was written: "
                       "'upgrader reconfigure' applies them", markup=False)

@@ -162,6 +162,7 @@ def test_the_server_not_the_record(project: DockerProject) -> None:
     assert result.returncode == 3, result.stdout + result.stderr
     assert "not serving: web exited" in result.stderr
     assert _running(project.name) == ["worker"]  # reported, not silently restarted
+    assert project.check()["serving"] is False
     doctor = project.upgrader("doctor", "--json")
     assert doctor.returncode == 1, doctor.stdout + doctor.stderr
     server = next(check for check in json.loads(doctor.stdout)["checks"] if check["name"] == "server")
