@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test unit integration e2e lint clean demo validators bench reliability
+.PHONY: install install-system test unit integration e2e lint clean demo validators bench reliability
 
 $(BIN)/upgrader: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,22 @@ $(BIN)/upgrader: pyproject.toml
 	touch $@
 
 install: $(BIN)/upgrader
+
+# A production install, where `pip install .` is refused (Debian 12, Ubuntu 24.04: the system
+# Python is "externally-managed-environment", PEP 668): a venv in $(PREFIX) made (or updated)
+# from this checkout, upgrader installed into it as a copy (not editable: the checkout may go),
+# and $(BINDIR)/upgrader a link to its command. As root: sudo make install-system (needs
+# python3-venv). Run it again after a git pull to update. PIP_ARGS: more pip options (an index, a
+# wheel folder).
+PREFIX ?= /opt/upgrader
+BINDIR ?= /usr/local/bin
+PIP_ARGS ?=
+install-system:
+	$(PYTHON) -m venv $(PREFIX)
+	$(PREFIX)/bin/python -m pip install --quiet --disable-pip-version-check $(PIP_ARGS) .
+	mkdir -p $(BINDIR)
+	ln -sfn $(PREFIX)/bin/upgrader $(BINDIR)/upgrader
+	@echo "$(BINDIR)/upgrader → $(PREFIX)/bin/upgrader: $$($(BINDIR)/upgrader --version)"
 
 # Every tier: unit (pure logic), integration (real files, processes, signals), e2e (the
 # installed command), then the short form of the reliability suite and the bad-input corpus.

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from upgrader import engine, trust
-from upgrader.actions import REGISTRY
+from upgrader import engine, signals, trust
+from upgrader.actions import REGISTRY, preflight
+from upgrader.commands import serving
 from upgrader.decide import Target, decide
 from upgrader.errors import (
     EXIT_ATTENTION,
@@ -25,7 +26,7 @@ from upgrader.errors import (
 )
 from upgrader.plan import Plan
 from upgrader.project import NAME, Project, choose_name, load_project, project_names
-from upgrader.store import ProjectStore
+from upgrader.store import HELD_BY_OPERATOR, ProjectStore
 from upgrader.workflow import Workflow, load_workflow, parse_workflow, resolve
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,10 @@ def _summary(run: dict[str, Any]) -> str:
     if run["to_version"]:
         versions = f" {run['from_version'] or '(nothing)'} → {run['to_version']}"
     text = f"run {run['run_id']}{versions}: {run['status'].replace('_', ' ')}"
-    return text + (f": {run['error']}" if run.get("error") else "")
+    text += f": {run['error']}" if run.get("error") else ""
+    if run["status"] == engine.ROLLED_BACK and run["from_version"] and "previous" not in run["data"]:
+        text += f" (the server was never stopped: {run['from_version']} kept running)"
+    return text
 
 
 def _blocked_message(run: dict[str, Any], interrupted: bool) -> str:
@@ -125,7 +129,7 @@ def run(options: Options) -> Result:
         return Result("plan", {
             "project": project.name, "workflow": workflow.name,
             "steps": [step.name for step in workflow.steps],
-            "check": None if decided is None else _plan_data(project.name, decided),
+            "check": None if decided is None else _plan_data(project.name, decided, store),
         })
     jitter = float(project.config.get("jitter") or 0)
     if options.cron and jitter > 0:
@@ -145,15 +149,25 @@ def run(options: Options) -> Result:
         notes = _plan_notes(decided)
         if not targets:
             installed = decided.installed if decided else None
-            return Result("message", exit_code=EXIT_OK, details=notes,
-                          message=f"{project.name} is up to date ({installed or 'nothing installed'})")
-        result = Result("message")
-        for target in targets:
-            store.claim(run_id)
-            result = _start(project, store, workflow, options, target, run_id)
-            run_id = engine.new_run_id()
-            if result.exit_code != EXIT_OK:
-                break
+            message = f"{project.name} is up to date ({installed or 'nothing installed'})"
+            look = serving.look(project)
+            if look.serving is False:
+                # Said, not mended: starting a stack that someone stopped is for a person to decide.
+                return Result("message", exit_code=EXIT_ATTENTION, details=notes,
+                              message=f"{message}, but {look.summary()} — fix: {serving.fix(project)}")
+            return Result("message", exit_code=EXIT_OK, details=notes, message=message)
+        preflight.before_run(project, workflow)
+        result = Result("message", exit_code=EXIT_FAILED,
+                        message="interrupted before the run started: nothing was changed")
+        with signals.protected():  # between two hops too: the first signal ends after this one
+            for target in targets:
+                if signals.requested() is not None:
+                    break
+                store.claim(run_id)
+                result = _start(project, store, workflow, options, target, run_id)
+                run_id = engine.new_run_id()
+                if result.exit_code != EXIT_OK:
+                    break
         result.details = notes
         return result
 
@@ -166,14 +180,39 @@ def _start(project: Project, store: ProjectStore, workflow: Workflow, options: O
         from_version=installed["version"] if installed else None,
         to_version=target.version, release=target.release,
     )
-    runner = engine.Runner(workflow, checkpoint, store, project, REGISTRY, _reporter(options, store))
-    runner.start()
+    runner = _runner(workflow, checkpoint, store, project, options)
+    with _marked(runner):
+        runner.start()
     _after(project, store, runner.run)
     return _run_result(runner.run)
 
 
+def _runner(workflow: Workflow, run: dict[str, Any], store: ProjectStore, project: Project,
+            options: Options) -> engine.Runner:
+    return engine.Runner(workflow, run, store, project, REGISTRY, _reporter(options, store),
+                         interrupted=_signal_requested)
+
+
+def _signal_requested() -> str | None:
+    requested = signals.requested()
+    return None if requested is None else signals.name(requested)
+
+
+@contextmanager
+def _marked(runner: engine.Runner) -> Iterator[None]:
+    """While ``runner`` works, the first signal is only recorded; a second one that stops the
+    process at once carries the run, for the command line to say where it was left."""
+    try:
+        with signals.protected():
+            yield
+    except signals.Interrupted as interrupted:
+        interrupted.run = runner.run
+        raise
+
+
 def _after(project: Project, store: ProjectStore, run: dict[str, Any]) -> None:
-    """Quarantine a release that made its run fail, release one that installed; notify."""
+    """Quarantine a release that made its run fail, hold one whose completed run the operator
+    rolled back (DESIGN §14), release one that installed; notify."""
     from upgrader import notify
 
     if run["status"] != engine.RUNNING and run["status"] != engine.ROLLING_BACK:
@@ -184,7 +223,13 @@ def _after(project: Project, store: ProjectStore, run: dict[str, Any]) -> None:
     version = run["to_version"]
     if not version:
         return
-    if run["status"] == engine.ROLLED_BACK and run.get("fault") == "release":
+    # (A run from a version to itself, ``reconfigure``, fails or is undone by its configuration:
+    # the installed release is never held or quarantined for it.)
+    reconfigured = run["from_version"] == version
+    if run["status"] == engine.ROLLED_BACK and run["data"].get("rollback_of") == "completed" and not reconfigured:
+        # The operator took this release back after it ran: the next cron run must not reinstall it.
+        store.quarantine(version, run["run_id"], HELD_BY_OPERATOR)
+    elif run["status"] == engine.ROLLED_BACK and run.get("fault") == "release" and not reconfigured:
         store.quarantine(version, run["run_id"], run["error"])
     elif run["status"] == engine.COMPLETED:
         store.release_quarantine(version)
@@ -202,7 +247,9 @@ def _plan_notes(decided: Plan | None) -> list[str]:
             "see its release notes (then run with --to and --allow-major)"]
 
 
-def _plan_data(name: str, decided: Plan) -> dict[str, Any]:
+def _plan_data(name: str, decided: Plan, store: ProjectStore) -> dict[str, Any]:
+    from upgrader.commands.holds import explain
+
     return {
         "project": name,
         "installed": decided.installed,
@@ -210,6 +257,7 @@ def _plan_data(name: str, decided: Plan) -> dict[str, Any]:
         "path": list(decided.path),
         "major_available": decided.major_available,
         "quarantined": list(decided.quarantined),
+        "held": explain(store.read_quarantine()),
         "up_to_date": decided.up_to_date,
     }
 
@@ -224,8 +272,12 @@ def check(options: Options) -> Result:
         raise UsageError(f"{project.dir / 'project.yaml'}: no 'feed': there is nothing to check")
     decided, _ = decide(project, store, options)
     assert decided is not None  # noqa: S101 - a feed or a package always gives a plan
-    data = _plan_data(project.name, decided)
+    data = _plan_data(project.name, decided, store)
     data["data_folders"] = _data_folders(project)
+    from upgrader.commands.reconfigure import needed
+
+    data["reconfigure_needed"] = needed(project)
+    data["serving"] = serving.look(project).serving  # what runs now, beside what the record says
     from upgrader import policy
 
     data["warnings"] = policy.check_warnings(project)
@@ -274,14 +326,15 @@ def _carry_on(project: Project, store: ProjectStore, run: dict[str, Any], option
               *, rollback: bool, notices: list[str] | None = None) -> Result:
     _preflight(store)
     workflow = _snapshot_workflow(store, run)
-    runner = engine.Runner(workflow, run, store, project, REGISTRY, _reporter(options, store))
+    runner = _runner(workflow, run, store, project, options)
     runner.journal("resumed", detail={"status": run["status"], "rollback": rollback})
     for notice in notices or []:
         runner.journal("notice", detail=notice)
-    if rollback:
-        runner.rollback()
-    else:
-        runner.drive()
+    with _marked(runner):
+        if rollback:
+            runner.rollback()
+        else:
+            runner.drive()
     _after(project, store, runner.run)
     return _run_result(runner.run)
 
@@ -311,6 +364,7 @@ def rollback(options: Options) -> Result:
         store.claim(run["run_id"])
         if run["status"] == engine.ROLLED_BACK:
             return Result("message", message=f"run {run['run_id']} is already rolled back")
+        from upgrader.commands.holds import held_notes
         from upgrader.commands.snapshots import rollback_notices
 
         # Decided, and a snapshot that cannot be restored refused, before anything is undone.
@@ -323,14 +377,20 @@ def rollback(options: Options) -> Result:
         # DESIGN §7: rollback exits 0 once the previous release runs again.
         if run["status"] == engine.ROLLED_BACK:
             result.exit_code = EXIT_OK
+            result.details += held_notes(run)
         return result
 
 
 def status(options: Options) -> Result:
-    """The project's installed version, its current or last run, and who holds its lock."""
-    project, store = _open(options)
+    """The project's installed version, its current or last run, and who holds its lock; with an
+    invalid project.yaml, all that still, and ``config_error`` saying why it is invalid."""
+    from upgrader.commands.degraded import open_despite_config
+    from upgrader.commands.holds import explain
+
+    project, store, config_error = open_despite_config(options.root, options.name)
     run = store.read_run()
     installed = store.read_installed()
+    quarantine = store.read_quarantine()
     holder = store.lock_holder()
     interrupted = bool(run and run["status"] in (engine.RUNNING, engine.ROLLING_BACK) and not holder)
     data: dict[str, Any] = {
@@ -354,9 +414,15 @@ def status(options: Options) -> Result:
         },
         "interrupted": interrupted,
         "lock": holder.get("pid") if holder else None,
-        "quarantined": sorted(store.read_quarantine()),
+        "quarantined": sorted(quarantine),
+        "held": explain(quarantine),
         "snapshot": run["data"].get("snapshot") if run else None,
+        "config_error": config_error,
     }
+    look = serving.look(project)
+    data.update(look.as_json())
+    if look.serving is False:
+        data["serving_problem"] = look.summary()
     return Result("status", data)
 
 
@@ -442,12 +508,11 @@ def remove(options: Options) -> Result:
 
 
 def doctor(options: Options) -> Result:
-    """Every precondition of an unattended upgrade; exit 1 when any fails."""
-    from upgrader.doctor import run_checks
+    """Every precondition of an unattended upgrade; exit 1 when an error-level check fails."""
+    from upgrader.doctor import examine, failed
 
-    project, store = _open(options)
-    checks = run_checks(project, store)
-    return Result("doctor", checks, EXIT_OK if all(check.ok for check in checks) else EXIT_FAILED)
+    checks = examine(options.root, options.name)
+    return Result("doctor", checks, EXIT_FAILED if failed(checks) else EXIT_OK)
 
 
 def prune(options: Options, keep: int | None) -> Result:

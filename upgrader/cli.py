@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-from upgrader import __version__, app, ui
+from upgrader import __version__, app, signals, ui
 from upgrader.cron import DEFAULT_TIME as DEFAULT_CRON_TIME
 from upgrader.errors import EXIT_OK, UpgraderError
 
@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
                                "written since is lost)")
     _wait_lock(rollback)
 
+    reconfigure = command("reconfigure", "re-apply project.yaml (its values) to the installed release: "
+                                         "export it again and restart it, as a run that rolls back")
+    reconfigure.add_argument("--cron", action="store_true", help="unattended: quiet unless a person must act")
+    _wait_lock(reconfigure)
+
     check = command("check", "what run would do now; changes nothing")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--to", metavar="VERSION", help="plan for this release")
@@ -110,12 +115,21 @@ def build_parser() -> argparse.ArgumentParser:
                          help="when to run, a five-field cron expression (default: Saturdays 03:00)")
 
     command("remove", "remove this project's lines from your crontab")
-    command("doctor", "check Docker, Compose, the feed, credentials, disk, cron and the lock")
+    doctor = command("doctor", "check Docker, Compose, the feed, credentials, disk, cron and the lock")
+    doctor.add_argument("--json", action="store_true", help="print one JSON object: ok and the checks")
 
     prune = command("prune", "remove superseded releases, their downloads and images")
     prune.add_argument("--keep", type=_at_least(0), metavar="N",
                        help="extracted releases kept besides the running one (default: keep_releases)")
     _wait_lock(prune)
+
+    hold = command("hold", "keep unattended runs off a release (a newer one passes it; run --to installs it)")
+    hold.add_argument("version", metavar="VERSION", help="the release to skip, exact SemVer (1.4.0)")
+    _wait_lock(hold)
+
+    unhold = command("unhold", "let unattended runs take a release again: remove its hold or its quarantine")
+    unhold.add_argument("version", metavar="VERSION", help="the held or quarantined release, exact SemVer")
+    _wait_lock(unhold)
 
     snapshots = command("snapshots", "the project's data snapshots, newest first")
     snapshots.add_argument("--json", action="store_true", help="print a JSON array")
@@ -142,11 +156,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UpgraderError as error:
         if arguments.debug:
             traceback.print_exc()
+        if getattr(arguments, "json", False):
+            _json_failure(arguments, error)
         print(f"upgrader: error: {error}", file=sys.stderr)
         return error.exit_code
+    except signals.Interrupted as interrupted:
+        print(f"upgrader: {_stopped(interrupted)}", file=sys.stderr)
+        return interrupted.exit_code
     except KeyboardInterrupt:
-        print("upgrader: interrupted; 'upgrader resume' carries an unfinished run on", file=sys.stderr)
+        print("upgrader: interrupted", file=sys.stderr)
         return 130
+
+
+def _stopped(interrupted: signals.Interrupted) -> str:
+    """What a second signal left behind, in one line (DESIGN §14)."""
+    what = f"stopped at once by {signals.name(interrupted.signum)}"
+    run = interrupted.run
+    if run is None:
+        return f"{what}; no run was under way"
+    data: Any = run.get("data") or {}
+    where = f"run {run['run_id']} was left at state {run['state']!r}"
+    if data.get("downtime_started_at") and not data.get("downtime_ended_at"):
+        server = "the server is DOWN"
+    elif "previous" not in data and run.get("from_version"):
+        server = f"the server was never stopped ({run['from_version']} runs)"
+    else:
+        server = "the server runs"
+    return (f"{what}: {where}, {server}; 'upgrader resume' carries the run on, "
+            "'upgrader rollback' undoes it")
+
+
+def _json_failure(arguments: argparse.Namespace, error: UpgraderError) -> None:
+    """Print the one JSON object a command asked for with ``--json`` when it failed with
+    ``error``: a script reading stdout gets an answer it can parse, the exit code stays the error's.
+    ``check`` says what it knows and ``error`` (DESIGN §7); ``doctor`` a failed check of that
+    name; the listings (``status``, ``history``, ``snapshots``, ``projects``) print nothing."""
+    if arguments.command == "check":
+        from upgrader.commands.degraded import check_failure
+
+        ui.print_json(check_failure(arguments.root, arguments.name, error))
+    elif arguments.command == "doctor":
+        from upgrader.doctor import Check, report
+
+        ui.print_json(report([Check("doctor", False, str(error))]))
 
 
 def _dispatch(arguments: argparse.Namespace) -> int:
@@ -162,7 +214,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         package=getattr(arguments, "package", None),
         restore_data=getattr(arguments, "restore_data", False),
     )
-    if command in ("run", "update", "resume", "rollback"):
+    if command in ("run", "update", "resume", "rollback", "reconfigure"):
         return _run_command(command, options)
     if command == "check":
         result = app.check(options)
@@ -217,16 +269,23 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         return result.exit_code
     if command == "doctor":
         result = app.doctor(options)
-        for check in result.data:
-            warning = check.ok and check.severity == "warning"
-            mark = "[yellow]![/]" if warning else "[green]✓[/]" if check.ok else "[red]✗[/]"
-            out().print(f"{mark} ", end="")
-            fix = f" — fix: {check.fix}" if (warning or not check.ok) and check.fix else ""
-            out().print(f"{check.name}: {check.detail}{fix}", markup=False, soft_wrap=True)
+        if arguments.json:
+            from upgrader.doctor import report
+
+            ui.print_json(report(result.data))
+        else:
+            ui.print_checks(out(), result.data)
         return result.exit_code
     if command == "prune":
         result = app.prune(options, arguments.keep)
         out().print(result.message + (": " + ", ".join(result.data) if result.data else ""), markup=False)
+        return result.exit_code
+    if command in ("hold", "unhold"):
+        from upgrader.commands import holds
+
+        result = (holds.hold if command == "hold" else holds.unhold)(options, arguments.version)
+        for line in (result.message, *result.details):
+            out().print(line, markup=False)
         return result.exit_code
     if command == "snapshots":
         from upgrader.commands.snapshots import snapshots
@@ -288,9 +347,13 @@ def _run_command(command: str, options: app.Options) -> int:
         options.reporter = live_reporter
     else:
         options.reporter = ui.TerminalReporter(out())
-    handler = {"run": app.run, "update": app.run, "resume": app.resume, "rollback": app.rollback}[command]
+    from upgrader.commands.reconfigure import reconfigure
+
+    handler = {"run": app.run, "update": app.run, "resume": app.resume, "rollback": app.rollback,
+               "reconfigure": reconfigure}[command]
     try:
-        result = handler(options)
+        with signals.handled():
+            result = handler(options)
     except BaseException:
         if quiet is not None and quiet.logger is not None:
             quiet.logger.exception("upgrader %s failed", command)

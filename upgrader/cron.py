@@ -144,3 +144,29 @@ def installed(root: Path, name: str) -> list[str]:
     """This project's lines as they stand in the crontab (for doctor), without their tag."""
     marker = tag(root, name)
     return [line.rstrip()[: -len(marker)].rstrip() for line in _read() if _ours(line, marker)]
+
+
+DAEMONS = frozenset({"cron", "crond"})  # Debian's and Ubuntu's cron; cronie's and busybox's crond
+
+
+def daemon_pids(proc: Path = Path("/proc")) -> list[int] | None:
+    """The pids of the cron daemons running on this machine (a process whose ``/proc/PID/comm``
+    is ``cron`` or ``crond``), sorted; None when ``proc`` does not show every process (it cannot
+    be read, or it is mounted with ``hidepid`` so that other users' processes — root's cron —
+    are hidden: then nobody here can tell)."""
+    try:
+        (proc / "1" / "comm").read_text(encoding="utf-8")
+        entries = list(proc.iterdir())
+    except OSError:
+        return None
+    found = []
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            name = (entry / "comm").read_text(encoding="utf-8").strip()
+        except OSError:
+            continue  # it ended while we looked
+        if name in DAEMONS:
+            found.append(int(entry.name))
+    return sorted(found)

@@ -36,13 +36,13 @@ from upgrader.actions.base import Context
 from upgrader.actions.export import MARKER, render_env
 from upgrader.errors import ActionError
 from upgrader.project import Project
-from upgrader.runtime import compose
+from upgrader.runtime import LABELS, compose
 
 STORE = "data"  # projects/<name>/data/
 LOST_FOUND = "lost+found"  # projects/<name>/lost+found/
 # What the export step writes into an export: never the operator's data (config/ only when the
 # release ships it, so a data folder may be there).
-WRITTEN = frozenset({"compose.yaml", ".env", "config", MARKER})
+WRITTEN = frozenset({"compose.yaml", ".env", "config", LABELS, MARKER})
 OWN_FILES = WRITTEN - {"config"}
 FOLDER_MODE = 0o755  # what Docker gives a bind source it creates
 LEFTOVER_AGE = 3600  # seconds after which a release copy for Compose is a killed run's leftover

@@ -1,33 +1,67 @@
 """``upgrader doctor``: every precondition of an unattended upgrade, checked and explained.
 
-Each check gives one line: ✓ or ✗, what was found, and for ✗ the fix. A warning (``severity
-"warning"``, ``ok`` true: it does not fail doctor) is a ``!`` with its fix: what the installed
-release asks of the host, a feed nobody vouches for (``upgrader.policy``).
+Each check gives one line (and one object of ``doctor --json``): ✓ when it passes; when it fails,
+what was found and the fix, marked ✗ for an error or ``!`` for a warning. Only a failed error
+fails doctor (exit 1, DESIGN §14); a warning is what an operator should know but an unattended
+run survives: no scheduled run, what the installed release asks of the host, a feed nobody vouches
+for (``upgrader.policy``).
+
+One check that cannot run does not stop the others. The checks come in three lists, by what they
+need: ``HOST_CHECKS`` the server root alone (Docker, Compose, the disk); ``CONFIG_CHECKS`` a valid
+project.yaml, trusted as root (the feed, its token, snapshots, the release policy);
+``PROJECT_CHECKS`` a chosen project but not its settings (cron, the lock, the last run). No project
+yet, an invalid project.yaml or a file refused as root is a failed check of its own, and the lists
+that need it are left out. A new check goes into the list of what it needs.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from upgrader.errors import UpgraderError
-from upgrader.project import Project
+from upgrader import trust
+from upgrader.errors import ConfigError, UpgraderError
+from upgrader.project import Project, choose_name, load_project, project_names
 from upgrader.store import ProjectStore
 
 MIN_FREE = 2 << 30  # 2 GiB: room for a release's archive, its extraction and its images
 SUDOERS_FIX = ("add this user to the 'docker' group (sudo usermod -aG docker $USER, then log in "
                "again) or run upgrader as root; see the README's 'Permissions'")
+ERROR = "error"
+WARNING = "warning"
 
 
 @dataclass(frozen=True)
 class Check:
+    """One finding: ``ok`` whether it passed; ``severity`` what a failure means (``"error"``
+    fails doctor, ``"warning"`` does not); ``detail`` what was found; ``fix`` what to do about
+    a failure (may be empty when ``detail`` says it)."""
+
     name: str
     ok: bool
     detail: str
     fix: str = ""
-    severity: str = "error"  # "warning": ok stays true, shown as "!" with its fix
+    severity: str = ERROR
+
+    def as_json(self) -> dict[str, Any]:
+        """The check as ``doctor --json`` prints it: name, ok, severity, detail, fix."""
+        return {"name": self.name, "ok": self.ok, "severity": self.severity, "detail": self.detail,
+                "fix": self.fix}
+
+
+def failed(checks: list[Check]) -> bool:
+    """Whether a check of severity error failed: doctor's exit 1."""
+    return any(not check.ok and check.severity == ERROR for check in checks)
+
+
+def report(checks: list[Check]) -> dict[str, Any]:
+    """``doctor --json``: ``{"ok": bool, "checks": [{name, ok, severity, detail, fix}]}``."""
+    return {"ok": not failed(checks), "checks": [check.as_json() for check in checks]}
 
 
 def _engine() -> Check:
@@ -71,6 +105,7 @@ def _compose() -> Check:
 
 def _feed(project: Project) -> list[Check]:
     from upgrader.feed import feed_for, load_public_key
+    from upgrader.runtime.process import token_variable
 
     if not project.config.get("feed"):
         return [Check("feed", True, "none configured (runs use --package or no release)")]
@@ -82,11 +117,15 @@ def _feed(project: Project) -> list[Check]:
         except UpgraderError as error:
             checks.append(Check("signature key", False, str(error), "set public_key to the publisher's key"))
             return checks
+    checks.append(_feed_token(project))
     try:
-        index = feed_for(project).index()
+        # The token file's exposure is the check above, not a logged warning besides it.
+        index = feed_for(project, warn=False).index()
     except UpgraderError as error:
-        checks.append(Check("feed", False, str(error), "check the feed URL, token_file or UPGRADER_FEED_TOKEN, "
-                            "and the proxy"))
+        # A feed error that knows its fix says it; the others get the usual suspects.
+        fix = getattr(error, "fix", "") or (f"check the feed URL, token_file or {token_variable(project.name)}, "
+                                            "and the proxy")
+        checks.append(Check("feed", False, getattr(error, "cause", str(error)), fix))
         return checks
     from upgrader.plan import parse_version
 
@@ -97,9 +136,28 @@ def _feed(project: Project) -> list[Check]:
     return checks
 
 
-def _disk(project: Project) -> Check:
-    free = shutil.disk_usage(project.root).free
-    text = f"{free / (1 << 30):.1f} GiB free in {project.root}"
+def _feed_token(project: Project) -> Check:
+    """Where the feed token comes from; a token file that group or others can read fails."""
+    from upgrader.feed import token_file_exposure
+    from upgrader.runtime.process import environment_token, token_variable
+
+    found = environment_token(project.name)
+    if found is not None:
+        return Check("feed token", True, f"from {found[0]}")
+    name = project.config.get("token_file")
+    if not name:
+        return Check("feed token", True, f"none configured (token_file in project.yaml or "
+                     f"{token_variable(project.name)} if the feed needs one)")
+    path = project.dir / str(name)
+    exposure = token_file_exposure(path)
+    if exposure is not None:
+        return Check("feed token", False, f"{path}: {exposure}", f"chmod 600 {shlex.quote(str(path))}")
+    return Check("feed token", True, f"{path}" + ("" if path.is_file() else " (not found: see the feed check)"))
+
+
+def _disk(root: Path) -> Check:
+    free = shutil.disk_usage(root).free
+    text = f"{free / (1 << 30):.1f} GiB free in {root}"
     if free < MIN_FREE:
         return Check("disk", False, text, "free some space (upgrader prune removes superseded releases)")
     return Check("disk", True, text)
@@ -144,35 +202,54 @@ def _policy(project: Project) -> list[Check]:
     line when there are none."""
     from upgrader import policy
 
-    checks = [Check("release policy", True, what, fix, severity="warning")
+    checks = [Check("release policy", False, what, fix, severity=WARNING)
               for what, fix in policy.export_findings(project)]
-    checks += [Check("feed security", True, what, fix, severity="warning")
+    checks += [Check("feed security", False, what, fix, severity=WARNING)
                for what, fix in policy.feed_findings(project)]
     if not checks:
         refuse = project.config.get("refuse")
         said = f"refuse: [{', '.join(refuse)}]" if refuse is not None else "no refuse: in project.yaml"
-        checks.append(Check("release policy", True, f"{said}; no warning about the installed release or the feed"))
+        checks.append(Check("release policy", True, f"{said}; no warning about the installed release or the feed",
+                            severity=WARNING))
     return checks
 
 
-def _cron(project: Project) -> Check:
+def _cron(project: Project, daemons: Callable[[], list[int] | None] | None = None) -> Check:
+    """This project's cron lines and the cron daemon that would run them. No scheduled run is a
+    warning (upgrades then run by hand); a scheduled run that no daemon will start is an error:
+    the operator believes the server is kept up to date and it is not. ``daemons`` gives the
+    running cron daemons' pids (``cron.daemon_pids``)."""
     from upgrader import cron
 
+    running = (daemons or cron.daemon_pids)()
+    no_daemon = " (and no cron daemon runs)" if running == [] else ""
+    start = "start cron (systemctl enable --now cron)"
+    if shutil.which("crontab") is None:
+        return Check("cron", False, "the crontab command is not installed: no run is scheduled",
+                     "apt-get install cron, then upgrader install", severity=WARNING)
     try:
         lines = cron.installed(project.root, project.name)
     except UpgraderError as error:
-        return Check("cron", False, str(error), "install cron")
+        return Check("cron", False, f"{error}: no run can be scheduled", "see the error; upgrader install "
+                     "writes this user's crontab", severity=WARNING)
     schedule = next((line for line in lines if not line.startswith("@reboot")), None)
     if schedule is None:
-        return Check("cron", False, "no scheduled run in this user's crontab", "upgrader install")
+        return Check("cron", False, f"no scheduled run in this user's crontab{no_daemon}: upgrades run only by hand",
+                     "upgrader install" + (f", and {start}" if no_daemon else ""), severity=WARNING)
     expression = " ".join(schedule.split()[:5])
     try:
         upcoming = cron.validate_time(expression)[0].strftime("%Y-%m-%d %H:%M")
     except UpgraderError:
         upcoming = "unknown"
-    reboot = "" if any(line.startswith("@reboot") for line in lines) else " (no @reboot resume line)"
-    return Check("cron", not reboot, f"'{expression}', next run {upcoming}{reboot}",
-                 "upgrader install" if reboot else "")
+    if running == []:
+        return Check("cron", False, f"'{expression}' is scheduled, but no cron daemon (cron or crond) runs: "
+                     "the scheduled runs never start", start)
+    daemon = "cron daemon not visible here" if running is None else f"cron daemon pid {running[0]}"
+    if not any(line.startswith("@reboot") for line in lines):
+        return Check("cron", False, f"'{expression}', next run {upcoming}; {daemon}; no @reboot resume line "
+                     "(a run cut off by a power cut waits for the next scheduled one)", "upgrader install",
+                     severity=WARNING)
+    return Check("cron", True, f"'{expression}', next run {upcoming}; {daemon}")
 
 
 def _runs(store: ProjectStore) -> list[Check]:
@@ -196,13 +273,66 @@ def _runs(store: ProjectStore) -> list[Check]:
     return checks
 
 
-def run_checks(project: Project, store: ProjectStore) -> list[Check]:
-    checks: list[Check] = []
-    steps: list[Callable[[], Check | list[Check]]] = [
-        _engine, _compose, _daemon_proxy, lambda: _feed(project), lambda: _disk(project),
-        lambda: _snapshots(project), lambda: _policy(project), lambda: _cron(project), lambda: _runs(store),
-    ]
-    for step in steps:
-        found = step()
-        checks.extend(found if isinstance(found, list) else [found])
-    return checks
+def _server(project: Project) -> list[Check]:
+    """Whether the installed release serves now (DESIGN §14): the server, not the record."""
+    from upgrader.commands import serving
+
+    look = serving.look(project)
+    if look.serving is None:
+        return []  # nothing exported yet, or a workflow that drives a vendor's script
+    if look.serving:
+        return [Check("server", True, "serving: " + ", ".join(s.name for s in look.services or []))]
+    return [Check("server", False, look.summary(), serving.fix(project))]
+
+
+HostCheck = Callable[[Path], Check | list[Check]]
+ProjectCheck = Callable[[Project, ProjectStore], Check | list[Check]]
+
+HOST_CHECKS: list[HostCheck] = [
+    lambda root: _engine(), lambda root: _compose(), lambda root: _daemon_proxy(), _disk,
+]
+CONFIG_CHECKS: list[ProjectCheck] = [
+    lambda project, store: _feed(project), lambda project, store: _snapshots(project),
+    lambda project, store: _policy(project),
+]
+PROJECT_CHECKS: list[ProjectCheck] = [
+    lambda project, store: _cron(project), lambda project, store: _runs(store),
+    lambda project, store: _server(project),
+]
+
+
+def _flat(found: Check | list[Check]) -> list[Check]:
+    return found if isinstance(found, list) else [found]
+
+
+def examine(root: Path, name: str | None) -> list[Check]:
+    """Every check of the project named ``name`` (or the only one) under ``root``, in order.
+
+    Raises ``UsageError`` for a name that is not one, or several projects and no name, as every
+    command does; nothing for the project's own files: no project yet, an invalid project.yaml,
+    or — as root — a file that may not be trusted is a failed check, and the checks that need
+    what it would have given are left out (see the module's docstring)."""
+    chosen = choose_name(root, name) if name is not None or project_names(root) else None
+    checks = [check for host_check in HOST_CHECKS for check in _flat(host_check(root))]
+    if chosen is None:
+        # A host being prepared: what it already has is worth knowing before the first project.
+        return [*checks, Check("project", False, f"no project under {root / 'projects'}",
+                               "create projects/<name>/project.yaml")]
+    project, usable = Project(root=root, name=chosen), False
+    path = project.dir / "project.yaml"
+    try:
+        project, usable = load_project(root, chosen), True
+        checks.append(Check("project.yaml", True, f"{path} is valid"))
+    except ConfigError as error:
+        checks.append(Check("project.yaml", False, str(error),
+                            f"correct {path}; until then runs refuse, and doctor leaves out the feed, "
+                            "snapshot and release policy checks"))
+    try:
+        trust.check_project(project)
+    except ConfigError as error:
+        # As root, a file someone else could have written may steer where the token goes.
+        checks.append(Check("running as root", False, str(error)))
+        usable = False
+    store = ProjectStore(project.state_dir)
+    chosen_checks = [*(CONFIG_CHECKS if usable else []), *PROJECT_CHECKS]
+    return [*checks, *(check for project_check in chosen_checks for check in _flat(project_check(project, store)))]

@@ -146,6 +146,7 @@ class Runner:
         actions: Mapping[str, Action],
         reporter: Reporter | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        interrupted: Callable[[], str | None] = lambda: None,
     ) -> None:
         missing = sorted(workflow.actions() - set(actions))
         if missing:
@@ -164,6 +165,9 @@ class Runner:
         self.actions = actions
         self.reporter = reporter or NullReporter()
         self.sleep = sleep
+        self.interrupted = interrupted
+        """The name of a signal that asked the run to end (``upgrader.signals``), or None."""
+        self._finishing = False
         self.model = _Model()
         self.machine = build_machine(
             workflow, self.model, initial=run["state"], after_state_change=self._state_changed
@@ -227,8 +231,13 @@ class Runner:
                 "error": _describe(error) if error else None, "undo": counter != "attempts",
             })
 
+        def stop(state: tenacity.RetryCallState) -> bool:
+            # Asked to end: no more tries forward (an undo always gets its whole budget).
+            asked = counter == "attempts" and self.interrupted() is not None
+            return state.attempt_number >= remaining or asked
+
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(remaining),
+            stop=stop,
             wait=lambda state: retry_wait(policy, done + state.attempt_number),
             retry=tenacity.retry_if_exception(_retryable),
             before=before,
@@ -270,6 +279,12 @@ class Runner:
             self.run["error"] = None
             self._save()
         while self.model.state != self.workflow.final:
+            signal = self.interrupted()
+            if signal is not None and self._undoable_ahead():
+                return self._interrupted(signal)
+            if signal is not None and not self._finishing:
+                self._finishing = True
+                self.journal("interrupted", detail={"signal": signal, "then": "finish"})
             step = self.workflow.step_from(self.model.state)
             assert step is not None  # noqa: S101 - the loader proved final is reachable
             record = self._record(step)
@@ -284,6 +299,29 @@ class Runner:
             self.journal("step_done", step.name, {"to": step.dest, "attempts": record["attempts"]})
             self.model.trigger(f"do_{step.name}")  # fires the checkpoint
         return self._finish(COMPLETED)
+
+    def _undoable_ahead(self) -> bool:
+        """Whether a step left between here and ``final`` has an undo: if none has (the health
+        wait), an interrupted run is finished rather than rolled back."""
+        state = self.model.state
+        while state != self.workflow.final:
+            step = self.workflow.step_from(state)
+            if step is None:
+                return False
+            if step.undo is not None:
+                return True
+            state = step.dest
+        return False
+
+    def _interrupted(self, signal: str) -> str:
+        """A signal asked the run to end between two steps: roll it back (not the release's fault)."""
+        self.run["error"] = f"interrupted by {signal}"
+        self.run["fault"] = None
+        self.journal("interrupted", detail={"signal": signal, "then": "rollback"})
+        self.run["status"] = ROLLING_BACK
+        self._save()
+        self.journal("rollback_started", detail=self.run["error"])
+        return self.rollback()
 
     def _step_failed(self, step: Step, error: Exception) -> str:
         message = _describe(error)

@@ -21,7 +21,9 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
+import socket
 import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -52,7 +54,20 @@ DOWNLOAD_MODE = 0o600
 
 
 class FeedError(ActionError):
-    """The feed could not be read; ``retryable`` says whether trying later may help."""
+    """The feed could not be read; ``retryable`` says whether trying later may help.
+
+    ``cause`` is what went wrong and ``fix`` (may be empty) what the operator can do about it;
+    the message is both, ``cause — fix``, so that a one-line error names them together while
+    ``doctor`` shows them apart. ``not_found`` says the file is not there (HTTP 404, or no such
+    file under a ``file://`` feed).
+    """
+
+    def __init__(self, cause: str, *, retryable: bool = True, release_fault: bool = False, fix: str = "",
+                 not_found: bool = False) -> None:
+        super().__init__(f"{cause} — {fix}" if fix else cause, retryable=retryable, release_fault=release_fault)
+        self.cause = cause
+        self.fix = fix
+        self.not_found = not_found
 
 
 @dataclass(frozen=True)
@@ -72,8 +87,23 @@ class Index:
         return next((entry for entry in self.releases if entry["version"] == version), None)
 
 
-def _status_error(url: str, response: requests.Response, token_hint: str = f"{TOKEN_ENV}_<NAME>") -> FeedError:
+def _status_error(url: str, response: requests.Response, *, credentials: str,
+                  token_hint: str = f"{TOKEN_ENV}_<NAME>") -> FeedError:
+    """The ``FeedError`` of an HTTP error status. ``credentials`` says what the request carried:
+    ``"sent"`` (the feed token), ``"withheld"`` (a token is configured, but ``url`` is not on the
+    feed's origin, where alone it is sent) or ``"none"`` (no token is configured): a 401 or 403
+    means something else to the operator in each case."""
     code = response.status_code
+    configure = f"put it in a file named by token_file in project.yaml (mode 0600), or in {token_hint}"
+    if code in (401, 403) and credentials == "none":
+        what = "401 Unauthorized" if code == 401 else "403 Forbidden"
+        return FeedError(f"{url}: {what}: the feed needs a token and none is configured", fix=configure,
+                         retryable=False)
+    if code in (401, 403) and credentials == "withheld":
+        what = "401 Unauthorized" if code == 401 else "403 Forbidden"
+        return FeedError(f"{url}: {what}: this server asks for credentials, but the feed token is sent only to "
+                         "the feed's own host", fix="have the publisher serve it from the feed's host, or "
+                         "without credentials", retryable=False)
     if code == 401:
         return FeedError(f"{url}: 401 Unauthorized: the feed refused the token "
                          f"(check token_file or {token_hint})", retryable=False)
@@ -81,7 +111,7 @@ def _status_error(url: str, response: requests.Response, token_hint: str = f"{TO
         return FeedError(f"{url}: 403 Forbidden: the token is not allowed to read this feed",
                          retryable=False)
     if code == 404:
-        return FeedError(f"{url}: 404 Not Found: no such feed or file", retryable=False)
+        return FeedError(f"{url}: 404 Not Found: no such feed or file", retryable=False, not_found=True)
     retryable = code >= 500 or code in (408, 429)
     error = FeedError(f"{url}: HTTP {code} {response.reason}", retryable=retryable)
     error.retry_after = _retry_after(response) if code in (429, 503) else None  # type: ignore[attr-defined]
@@ -165,6 +195,13 @@ class Feed:
                             "set ca_bundle in project.yaml for a private CA", retryable=False) from None
         except requests.exceptions.ProxyError as error:
             raise FeedError(f"{url}: the proxy failed: {_short(error, self._token)}") from None
+        except requests.exceptions.ConnectionError as error:
+            proxy = "HTTPS_PROXY" if urlsplit(url).scheme == "https" else "HTTP_PROXY"
+            raise FeedError(f"cannot connect to {url}: {_connection_cause(error, url, self._token)}",
+                            fix=f"is the feed's address right, and does this host need a proxy ({proxy})?") from None
+        except requests.exceptions.Timeout:
+            raise FeedError(f"{url}: the server accepted the connection but sent no answer within "
+                            f"{TIMEOUT[1]} seconds") from None
         except requests.exceptions.RequestException as error:
             raise FeedError(f"{url}: {_short(error, self._token)}") from None
         with response:
@@ -172,7 +209,8 @@ class Feed:
                 yield response, 416, False
                 return
             if response.status_code >= 400:
-                raise _status_error(url, response, self._token_hint)
+                credentials = "none" if not self._token else "sent" if "Authorization" in headers else "withheld"
+                raise _status_error(url, response, credentials=credentials, token_hint=self._token_hint)
             yield response, response.status_code, response.status_code == 206
 
     def fetch(self, url: str, limit: int = INDEX_LIMIT) -> bytes:
@@ -224,7 +262,7 @@ class Feed:
         )
         raw = retrying(self.fetch, url, INDEX_LIMIT)
         if self._public_key:
-            signature = retrying(self.fetch, url + ".sig", SIGNATURE_LIMIT)
+            signature = _signature(lambda: retrying(self.fetch, url + ".sig", SIGNATURE_LIMIT), url)
             verify_signature(raw, signature, self._public_key, url)
         index = parse_index(raw, url)
         offered, refused = [], []
@@ -324,6 +362,22 @@ class Feed:
         return offset
 
 
+def _signature(fetch: Callable[[], bytes], url: str) -> bytes:
+    """The bytes of ``url``'s signature, as ``fetch`` reads them; a signature that is not there
+    raises a ``FeedError`` saying so (not the generic "no such feed or file", whose fix — the feed's
+    address, its token — is not this one's)."""
+    try:
+        return fetch()
+    except FeedError as error:
+        if not error.not_found:
+            raise
+        missing = "404 Not Found" if urlsplit(url).scheme in ("http", "https") else "no such file"
+        raise FeedError(f"{url}.sig: {missing}: the feed publishes no signature at {url}.sig, and the public_key "
+                        "in project.yaml requires one", retryable=False, not_found=True,
+                        fix="have the publisher sign index.json, or check that 'feed' is the publisher's "
+                        "signed feed") from None
+
+
 def _arrived(response: requests.Response) -> Iterator[bytes]:
     """The body as it arrives: whatever came in, up to CHUNK bytes at a time.
 
@@ -371,7 +425,7 @@ def _open_regular(url: str, path: Path) -> IO[bytes]:
             raise FeedError(f"{url}: not a regular file (a FIFO, device or folder is not read)", retryable=False)
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise FeedError(f"{url}: no such file", retryable=False) from None
+        raise FeedError(f"{url}: no such file", retryable=False, not_found=True) from None
     except OSError as error:
         raise FeedError(f"{url}: cannot read: {error.strerror}", retryable=False) from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since the stat
@@ -395,13 +449,37 @@ def _file_path(url: str) -> Path:
 def _short(error: BaseException, token: str | None) -> str:
     """A one-line reason from a requests exception, without its nested reprs or the token."""
     text = str(error)
-    match = re.search(r"\(Caused by \w+\((?:<[^>]*>, )?'?([^']*)", text)
-    reason = match.group(1) if match else text
+    # urllib3 2 quotes a reason holding a quote with "…" (its repr), older ones with '…' after
+    # the object's <repr>: NewConnectionError("HTTPConnection(host='h', port=9): Failed …").
+    match = re.search(r"""\(Caused by \w+\((?:<[^>]*>, )?(["']?)(.*?)\1(?:\)|, )""", text)
+    reason = match.group(2) if match else text
     # ('Connection broken: IncompleteRead(10 bytes read, 20 more expected)', IncompleteRead(...))
     nested = re.match(r"^\('([^']*)',", reason)
     if nested:
         reason = nested.group(1)
+    reason = re.sub(r"^\w+\(host=[^)]*\): ", "", reason)  # the connection's repr before the reason
     return _redact(reason.strip().rstrip(":"), token) or type(error).__name__
+
+
+def _connection_cause(error: requests.exceptions.ConnectionError, url: str, token: str | None) -> str:
+    """Why no connection to ``url`` could be made, as a short phrase ("connection refused",
+    "the host name h does not resolve"), from the operating system's error that ``error`` wraps
+    (urllib3 keeps it as the cause of its own); ``_short`` of the message when there is none."""
+    found: BaseException | None = error
+    seen: set[int] = set()
+    while found is not None and id(found) not in seen:
+        seen.add(id(found))
+        if isinstance(found, socket.gaierror):
+            return f"the host name {urlsplit(url).hostname} does not resolve ({found.strerror})"
+        if isinstance(found, (TimeoutError, socket.timeout)) or type(found).__name__ == "ConnectTimeoutError":
+            return f"no answer within {TIMEOUT[0]} seconds"
+        if isinstance(found, OSError) and found.errno is not None and found.strerror:
+            return found.strerror[:1].lower() + found.strerror[1:]
+        reason = getattr(found, "reason", None)  # urllib3's MaxRetryError
+        arguments = [argument for argument in getattr(found, "args", ()) if isinstance(argument, BaseException)]
+        found = (reason if isinstance(reason, BaseException) else None) or (arguments[0] if arguments else None) \
+            or found.__cause__ or found.__context__
+    return _short(error, token)
 
 
 def file_sha256(path: Path) -> str:
@@ -536,13 +614,13 @@ def product_refusal(what: str, product: str, pinned: tuple[str, str] | None) -> 
     return f"{what} is for product {product!r}, but this project runs {pinned[0]!r} ({pinned[1]}); refused"
 
 
-def feed_for(project: Project) -> Feed:
+def feed_for(project: Project, *, warn: bool = True) -> Feed:
     """The feed client of ``project``, with its token, CA bundle and key; raises ``ConfigError``
-    for a token that cannot be used (see ``read_token``)."""
+    for a token that cannot be used (see ``read_token``, and its ``warn``)."""
     config = project.config
     return Feed(
         config["feed"],
-        token=read_token(project),
+        token=read_token(project, warn=warn),
         ca_bundle=str(project.dir / config["ca_bundle"]) if config.get("ca_bundle") else None,
         public_key=config.get("public_key"),
         token_hint=process.token_variable(project.name),
@@ -554,7 +632,25 @@ def _printable(token: str) -> bool:
     return bool(token) and all("!" <= character <= "~" for character in token)
 
 
-def read_token(project: Project) -> str | None:
+def token_file_exposure(path: Path) -> str | None:
+    """Why the token file at ``path`` is open to others than its owner (``"mode 0644: group and
+    others can read it"``), or None: it is not (0600, 0400), or it cannot be looked at (whoever
+    reads it reports that)."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+    who = [name for name, bits in (("group", 0o070), ("others", 0o007)) if mode & bits]
+    if not who:
+        return None
+    verb = "read" if mode & 0o044 else "change"
+    return f"mode {mode:04o}: {' and '.join(who)} can {verb} it"
+
+
+_warned_exposed: set[Path] = set()  # token files already warned about by this process
+
+
+def read_token(project: Project, *, warn: bool = True) -> str | None:
     """The feed token of ``project``, or None.
 
     ``UPGRADER_FEED_TOKEN_<NAME>`` (the project name upper-cased, ``-`` → ``_``); else the plain
@@ -562,6 +658,11 @@ def read_token(project: Project) -> str | None:
     project's); else the project's ``token_file``. Raises ``ConfigError`` — never showing the
     token — for a token file that cannot be read, and for a token holding whitespace or a control
     character (a header that would break, and echo the token in requests' error).
+
+    A token file that group or others can read is used, with a warning logged (once per process:
+    a run reads the token more than once) and ``chmod 600`` as its fix; ``warn=False`` leaves the
+    warning to the caller (``doctor`` fails a check instead). Refusing it would stop the cron runs
+    that worked until now, for a file whose owner alone can make it private.
     """
     found = process.environment_token(project.name)
     if found is not None:
@@ -583,4 +684,8 @@ def read_token(project: Project) -> str | None:
     if not _printable(text):
         raise ConfigError(f"{path}: the token file must hold one token, on one line "
                           "(printable ASCII, no whitespace or control characters)")
+    exposure = token_file_exposure(path) if warn and path not in _warned_exposed else None
+    if exposure is not None:
+        _warned_exposed.add(path)
+        logger.warning("%s: the feed token file is %s — fix: chmod 600 %s", path, exposure, shlex.quote(str(path)))
     return text

@@ -26,6 +26,10 @@ from upgrader.validation import check
 SCHEMA = 1
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+# quarantine.json's ``reason`` of a version the operator held: by rolling back the completed
+# run that installed it, or with ``upgrader hold`` (DESIGN §14). Any other reason is the error
+# of a failed run, which never reads so.
+HELD_BY_OPERATOR = "operator"
 
 
 def now() -> str:
@@ -211,20 +215,27 @@ class ProjectStore:
         write_atomic(self.installed_path, _encode({"schema": SCHEMA, **installed}))
 
     def read_quarantine(self) -> dict[str, dict[str, Any]]:
-        """Quarantined versions → why (``run_id``, ``reason``, ``at``)."""
+        """The versions unattended runs skip → why (``run_id``, ``reason``, ``at``): quarantined
+        by a failed run, or held by the operator (``reason`` ``HELD_BY_OPERATOR``)."""
         document = self._read_document(self.quarantine_path, "quarantine.schema.json")
         versions: dict[str, dict[str, Any]] = document["versions"] if document else {}
         return versions
 
-    def quarantine(self, version: str, run_id: str, reason: str | None) -> None:
+    def quarantine(self, version: str, run_id: str | None, reason: str | None) -> None:
+        """Record that runs skip ``version``: ``run_id`` the run that failed or was rolled back
+        (None: held by hand), ``reason`` its error or ``HELD_BY_OPERATOR``."""
         versions = self.read_quarantine()
         versions[version] = {"run_id": run_id, "reason": reason, "at": now()}
         self._write_quarantine(versions)
 
-    def release_quarantine(self, version: str) -> None:
+    def release_quarantine(self, version: str) -> dict[str, Any] | None:
+        """Let runs take ``version`` again; gives the entry removed, or None when there was none
+        (and then writes nothing)."""
         versions = self.read_quarantine()
-        if versions.pop(version, None) is not None:
+        removed = versions.pop(version, None)
+        if removed is not None:
             self._write_quarantine(versions)
+        return removed
 
     def _write_quarantine(self, versions: dict[str, dict[str, Any]]) -> None:
         make_dirs(self.dir)

@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # rich is imported where it draws: a cron run never needs it
     from rich.console import Console
     from rich.table import Table
 
+    from upgrader.doctor import Check
+
 _MARKS = {
     "step_started": ("…", "cyan"),
     "step_done": ("✓", "green"),
@@ -166,16 +168,26 @@ def cron_logger(path: Path) -> logging.Logger:
     return logger
 
 
-def print_json(data: Any, stream: TextIO = sys.stdout) -> None:
-    stream.write(json.dumps(data, indent=2) + "\n")
+def print_json(data: Any, stream: TextIO | None = None) -> None:
+    """``data`` as indented JSON on ``stream``, by default the ``sys.stdout`` of the moment."""
+    (stream or sys.stdout).write(json.dumps(data, indent=2) + "\n")
 
 
 def print_status(console: Console, data: Mapping[str, Any]) -> None:
     """``status`` for a person: the installed version, then the run's steps as a table."""
     console.print(f"project {data['project']}: installed {data['installed'] or '(nothing)'}",
                   markup=False)
-    if data["quarantined"]:
-        console.print("quarantined: " + ", ".join(data["quarantined"]), markup=False)
+    if data.get("config_error"):
+        console.print(f"project.yaml is invalid (run, resume, rollback and check refuse until it is fixed): "
+                      f"{data['config_error']}", markup=False)
+    if data.get("serving") is not None:
+        # The server as it is now, before the record of the last run (which may be older news).
+        if data["serving"]:
+            console.print("server: serving (" + ", ".join(s["name"] for s in data["services"]) + ")",
+                          markup=False)
+        else:
+            console.print(f"server: {data.get('serving_problem')}", style="red", markup=False)
+    print_held(console, data["held"])
     if data["run"] is None:
         console.print("no run yet")
         return
@@ -193,6 +205,16 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
         console.print(f"locked by upgrader pid {data['lock']}", markup=False)
 
 
+def print_checks(console: Console, checks: list[Check]) -> None:
+    """``doctor`` for a person: one line a check — ✓ passed, ✗ a failed error, ! a failed warning —
+    with the fix of a failed one."""
+    for check in checks:
+        mark = "[green]✓[/]" if check.ok else "[yellow]![/]" if check.severity == "warning" else "[red]✗[/]"
+        console.print(f"{mark} ", end="")
+        fix = f" — fix: {check.fix}" if not check.ok and check.fix else ""
+        console.print(f"{check.name}: {check.detail}{fix}", markup=False, soft_wrap=True)
+
+
 def print_check(console: Console, data: Mapping[str, Any]) -> None:
     """``check`` for a person: installed, target, the path of upgrade stops, the quarantine."""
     console.print(f"project {data['project']}: installed {data['installed'] or '(nothing)'}", markup=False)
@@ -203,9 +225,26 @@ def print_check(console: Console, data: Mapping[str, Any]) -> None:
     if data.get("data_folders"):
         console.print("keeps as data (projects/<name>/data/): " + ", ".join(
             f"./{folder}" for folder in data["data_folders"]), markup=False)
-    if data["quarantined"]:
-        console.print("quarantined (skipped until a newer release or --to): "
-                      + ", ".join(data["quarantined"]), markup=False)
+    if data.get("serving") is False:
+        console.print("the installed release is not serving now ('upgrader status' says why)", style="red",
+                      markup=False)
+    if data.get("reconfigure_needed"):
+        console.print("project.yaml's values changed since the export was written: "
+                      "'upgrader reconfigure' applies them", markup=False)
+    print_held(console, data["held"])
+
+
+def print_held(console: Console, held: list[Mapping[str, Any]]) -> None:
+    """The versions unattended runs skip, each with why: ``held (rolled back by the operator)``,
+    ``quarantined (failed run …)``; nothing when there are none."""
+    if not held:
+        return
+    console.print("skipped by unattended runs until a newer release ('run --to V' installs one, "
+                  "'unhold V' lifts it):", markup=False)
+    for entry in held:
+        kind = "held" if entry["by"] == "operator" else "quarantined"
+        console.print(f"  {entry['version']}: {kind} ({entry['reason']}) since {_short_time(entry['since'])}",
+                      markup=False)
 
 
 def status_table(data: Mapping[str, Any]) -> Table:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.feedrig import FETCH_WORKFLOW, Rig, new_key, release_files
+from tests.integration.feedrig import FETCH_WORKFLOW, Rig, changes, new_key, release_files, snapshot
 from tests.unit.release_builders import (
     Entry,
     Zeros,
@@ -35,7 +35,7 @@ from tests.unit.release_builders import (
 from tests.unit.release_builders import release_json as unit_release_json
 
 from . import test_package_dos as dos
-from .conftest import refused
+from .conftest import TOKEN, in_process, refused
 
 # -- project.yaml ----------------------------------------------------------------------------------
 
@@ -69,7 +69,8 @@ PROJECT_YAML = {
 
 @pytest.mark.parametrize("case", PROJECT_YAML, ids=list(PROJECT_YAML))
 def test_a_bad_project_yaml_is_refused(rig: Rig, case: str, mode: str) -> None:
-    """A malformed project.yaml: exit 2, one line naming the file (and key), nothing changed."""
+    """A malformed project.yaml: exit 2, one line naming the file (and key), nothing changed —
+    except ``status``, which still shows the state files and says why project.yaml is invalid."""
     content, says = PROJECT_YAML[case]
     (rig.project_dir / "project.yaml").write_bytes(content)
     commands: tuple[tuple[str, ...], ...] = (("status",), ("run",), ("check", "--json"))
@@ -77,8 +78,26 @@ def test_a_bad_project_yaml_is_refused(rig: Rig, case: str, mode: str) -> None:
         # A case that may never end runs once, in a process of its own, with a deadline.
         mode, commands = "command", (("status",),)
     for command in commands:
-        refused(rig, *command, code=2, says=("project.yaml", *says), allowed=set(), mode=mode, timeout=10)
+        if command == ("status",):
+            shown_despite(rig, says=("project.yaml", *says), mode=mode, timeout=10)
+        else:
+            refused(rig, *command, code=2, says=("project.yaml", *says), allowed=set(), mode=mode, timeout=10)
     assert not Path("/tmp/upgrader-corpus-canary").exists()
+
+
+def shown_despite(rig: Rig, *, says: tuple[str, ...], mode: str, timeout: float) -> None:
+    """``upgrader status`` with project.yaml invalid: exit 0, what the state files say, and a line
+    saying project.yaml is invalid holding every one of ``says``; nothing changed, no traceback."""
+    before = snapshot(rig.tmp)
+    outcome = in_process(rig, "status") if mode == "in-process" else rig.cli("status", timeout=timeout)
+    changed = {path for path in changes(before, snapshot(rig.tmp)) if not path.startswith("logs/")}
+    assert outcome.returncode == 0, outcome.output
+    assert "Traceback" not in outcome.stderr and TOKEN not in outcome.output, outcome.output
+    assert outcome.stdout.startswith("project acme: installed (nothing)\nproject.yaml is invalid "), outcome.output
+    shown = outcome.stdout.split("project.yaml is invalid ", 1)[1]
+    missing = [needle for needle in says if needle not in shown]
+    assert not missing, f"{missing} not in\n{outcome.output}"
+    assert not changed, f"changed: {sorted(changed)}\n{outcome.output}"
 
 
 TOKENS = {

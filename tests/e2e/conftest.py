@@ -22,6 +22,7 @@ from tests.rig import (
     Feed,
     Rig,
     answer,
+    default_signals,
     free_port,
     image_refs,
     read_volume,
@@ -130,7 +131,7 @@ class DockerProject:
         output = open(self.root / f"upgrader-{len(self.spawned)}.out", "w")  # noqa: SIM115
         process = subprocess.Popen(
             [str(UPGRADER), "--root", str(self.root), "-n", self.name, *args], stdin=subprocess.DEVNULL,
-            stdout=output, stderr=subprocess.STDOUT, text=True)
+            stdout=output, stderr=subprocess.STDOUT, text=True, preexec_fn=default_signals)
         output.close()
         self.spawned.append(process)
         return process

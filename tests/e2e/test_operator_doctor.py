@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from croniter import croniter
 
+from upgrader.cron import daemon_pids
+
 from .operator_rig import (
     UPGRADER,
     TokenFeedServer,
@@ -41,12 +43,12 @@ def doctor(root: Path, name: str = "acme", env: dict[str, str] | None = None):
 
 
 def lines(result) -> dict[str, tuple[str, str]]:
-    """The doctor's lines by check name: (mark, the rest after 'name: ')."""
+    """The doctor's lines by check name: (mark — ✓, ✗ or the warning's ! —, the rest after 'name: ')."""
     found = {}
     for line in result.stdout.decode().splitlines():
         mark, _, rest = line.partition(" ")
         name, separator, detail = rest.partition(": ")
-        if mark in ("✓", "✗") and separator:
+        if mark in ("✓", "✗", "!") and separator:
             found[name] = (mark, detail)
     return found
 
@@ -118,18 +120,26 @@ def test_an_interrupted_run_is_named_with_resume_as_the_fix(tmp_path):
 
 
 def test_cron_is_checked_before_and_after_install(tmp_path, user_crontab):
+    """No cron line is a warning (doctor still passes on it); a cron line that no cron daemon will
+    start is an error (DESIGN §14: exit 1 only for a failed error)."""
     plain_project(tmp_path)
     mark, detail = lines(doctor(tmp_path))["cron"]
-    assert mark == "✗", detail
+    assert mark == "!", detail
     assert "fix: upgrader install" in detail, detail
 
     installed = upgrader("--root", str(tmp_path), "-n", "acme", "install")
     assert installed.returncode == 0, text(installed)
-    mark, detail = lines(doctor(tmp_path))["cron"]
+    result = doctor(tmp_path)
+    mark, detail = lines(result)["cron"]
+    assert "0 3 * * 6" in detail
+    if daemon_pids() == []:
+        assert mark == "✗", detail
+        assert "no cron daemon (cron or crond) runs" in detail and "fix: start cron" in detail, detail
+        assert result.returncode == 1, text(result)
+        return
     assert mark == "✓", detail
     upcoming = croniter("0 3 * * 6", datetime.now()).get_next(datetime).strftime("%Y-%m-%d %H:%M")
     assert f"next run {upcoming}" in detail, detail
-    assert "0 3 * * 6" in detail
 
 
 # -- warnings: what the installed release asks of the host, and the feed (upgrader.policy) ------------
@@ -168,7 +178,8 @@ def test_a_privileged_release_and_a_plain_http_feed_with_a_token_are_warnings_wi
     finally:
         server.close()
     found = marked(result)
-    warnings = [(name, detail) for mark, name, detail in found if mark == "!"]
+    warnings = [(name, detail) for mark, name, detail in found
+                if mark == "!" and name in ("release policy", "feed security")]
     assert warnings == [
         ("release policy", "installed release: service web asks for privileged (privileged: true) — fix: if that "
          "is not wanted, add 'refuse: [privileged]' to project.yaml: upgrades to a release asking for it are then "

@@ -83,7 +83,7 @@ def test_graph_of_classic_lists_its_states_in_order(tmp_path, run_upgrader):
     assert result.returncode == 0, result.stderr
     forward = [line.split("-->")[1].split(":")[0].strip() for line in result.stdout.splitlines()
                if "-->" in line and ": do_" in line]
-    assert forward == ["downloaded", "verified", "extracted", "warmed", "stopped", "snapshotted", "exported",
+    assert forward == ["downloaded", "verified", "extracted", "checked", "warmed", "stopped", "snapshotted", "exported",
                        "pulled", "started", "healthy"]
     dot = run_upgrader("--root", str(tmp_path), "graph", "--workflow", "classic", "--format", "dot")
     assert dot.returncode == 0 and "digraph classic" in dot.stdout

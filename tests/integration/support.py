@@ -24,6 +24,8 @@ from typing import IO, Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from tests.rig import default_signals
+
 UPGRADER = Path(sys.executable).with_name("upgrader")
 STEP_SCRIPT = Path(__file__).resolve().with_name("step.sh")
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -266,12 +268,6 @@ class Server:
                     os.kill(pid, signal.SIGKILL)
 
 
-def _default_sigint() -> None:  # pragma: no cover - runs in the child
-    # A test session started in the background of a script inherits SIGINT ignored, and Python
-    # then installs no KeyboardInterrupt handler; upgrader at a prompt has the default.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @dataclass
 class Project:
     """One project of a ``Server``: the command run on it, and its step switches and effects."""
@@ -312,7 +308,7 @@ class Project:
         stderr_path = self.server.logs / f"{number}-{self.name}.err"
         stdout, stderr = open(stdout_path, "wb"), open(stderr_path, "wb")  # noqa: SIM115
         process = subprocess.Popen(self.argv(*args), stdin=stdin, stdout=stdout, stderr=stderr,
-                                   preexec_fn=_default_sigint)
+                                   preexec_fn=default_signals)
         started = Started(process, stdout_path, stderr_path, [stdout, stderr])
         self.server.started.append(started)
         return started

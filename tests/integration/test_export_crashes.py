@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 
 from upgrader.actions.base import Context
-from upgrader.actions.export import MARKER, REMOVING, export, render_env, restore_export
+from upgrader.actions.export import MARKER, REMOVING, export, render_env, restore_export, values_digest
 from upgrader.project import Project
 
 COMPOSE = """services:
@@ -372,7 +372,8 @@ def test_the_uncrashed_export_writes_the_new_export_whole_and_keeps_the_old_one(
     for rel, text in CONFIG.items():
         assert new[f"config/{rel}"][2] == text.format(version="1.1.0").encode()
     assert new["config/current.conf"] == ("link", "app.conf")
-    assert json.loads(new[MARKER][2]) == {"run_id": "run-1.1.0", "version": "1.1.0", "data": DATA_FOLDERS}
+    assert json.loads(new[MARKER][2]) == {"run_id": "run-1.1.0", "version": "1.1.0", "data": DATA_FOLDERS,
+                                          "values_sha256": values_digest(VALUES)}
     assert new["data"] == ("link", "../data/data") and new["a/b"] == ("link", "../../data/a/b")
     assert new["config/state"] == ("link", "../../data/config/state")
     if rig.kind == "linked":

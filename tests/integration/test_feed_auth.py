@@ -87,7 +87,9 @@ def test_no_token_fails_with_401_and_says_which_setting_to_check(rig: Rig):
 
     result = rig.cli("run")
     assert result.returncode == 1, result.output
-    error_line(result, "401", "Unauthorized", "token_file")
+    line = error_line(result, "401", "Unauthorized", "the feed needs a token and none is configured", "token_file",
+                      "UPGRADER_FEED_TOKEN_ACME")
+    assert "refused the token" not in line
     assert len(rig.server.requests()) == 1, "a 401 was retried"
 
 
@@ -137,7 +139,11 @@ def test_a_missing_signature_is_refused(rig: Rig):
     rig.feed.publish(sign=False)
     rig.configure(public_key=rig.feed.public_key)
 
-    assert_refused(rig, rig.cli("run"), "index.json.sig", "404")
+    signature = rig.server.url(rig.index_path + ".sig")
+    assert_refused(rig, rig.cli("run"), "404", f"the feed publishes no signature at {signature}",
+                   "the public_key in project.yaml requires one")
+    line = error_line(rig.cli("check"))
+    assert "token" not in line and "proxy" not in line, line
 
 
 def test_a_signature_by_another_key_is_refused(rig: Rig):

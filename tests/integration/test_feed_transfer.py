@@ -5,13 +5,14 @@ requests go through the operator's proxy unless ``NO_PROXY`` says otherwise.
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .feedrig import Rig, error_line, sha256_of
+from .feedrig import Rig, error_line, free_port, sha256_of
 from .support import wait_for
 
 
@@ -148,6 +149,24 @@ def test_a_401_fails_at_once_without_retries(rig: Rig):
     assert result.returncode == 1, result.output
     error_line(result, "401")
     assert len(rig.server.requests()) == 1, "a 401 was retried"
+
+
+def test_a_refused_connection_names_the_cause_and_check_json_still_answers(rig: Rig):
+    publish_one(rig)
+    closed = f"http://127.0.0.1:{free_port()}/acme/"  # nothing listens there
+    rig.configure(feed=closed)
+
+    result = rig.cli("check")
+    assert result.returncode == 1, result.output
+    error_line(result, f"cannot connect to {closed}index.json: connection refused — is the feed's address right, "
+               "and does this host need a proxy (HTTP_PROXY)?")
+
+    result = rig.cli("check", "--json")
+    assert result.returncode == 1, result.output
+    answer = json.loads(result.stdout)
+    assert answer["project"] == "acme" and answer["installed"] is None and answer["target"] is None
+    assert answer["error"].startswith(f"cannot connect to {closed}index.json: connection refused")
+    error_line(result, "connection refused")
 
 
 # -- proxies ------------------------------------------------------------------------------------

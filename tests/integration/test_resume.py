@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -102,16 +103,38 @@ def test_run_refuses_an_interrupted_run_and_cron_carries_it_on(server: Server):
     project.assert_state_valid()
 
 
-def test_ctrl_c_stops_the_step_s_command_and_leaves_a_resumable_run(server: Server):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_one_signal_lets_the_step_finish_then_rolls_back(server: Server, signum: int):
+    project = server.add_project("app", chain_workflow())
+    project.block("do", "migrate", "after")
+    started = project.start("run")
+    project.wait_blocked(started, "do", "migrate")
+
+    os.kill(started.pid, signum)
+    time.sleep(0.5)
+    assert started.running(), "the first signal stopped upgrader in the middle of a step"
+    project.unblock("do", "migrate")
+
+    assert started.wait() == 1, started.output()  # rolled back: the release that ran before runs
+    assert signal.Signals(signum).name in started.stderr()
+    assert project.effects() == ["do:stop", "do:backup", "do:migrate", "undo:migrate", "undo:stop"]
+    run = project.run_file()
+    assert (run["status"], run["error"]) == ("rolled_back", f"interrupted by {signal.Signals(signum).name}")
+    project.assert_state_valid()
+
+
+def test_a_second_ctrl_c_stops_the_step_s_command_and_leaves_a_resumable_run(server: Server):
     project = server.add_project("app", chain_workflow())
     project.block("do", "migrate", "after")
     started = project.start("run")
     child = project.wait_blocked(started, "do", "migrate")
 
     os.kill(started.pid, signal.SIGINT)
+    time.sleep(0.3)
+    os.kill(started.pid, signal.SIGINT)
 
     assert started.wait() == EXIT_INTERRUPTED, started.output()
-    assert "upgrader resume" in started.stderr()
+    assert "'upgrader resume'" in started.stderr() and "stopped at once by SIGINT" in started.stderr()
     assert "Traceback" not in started.stderr()
     assert_process_gone(child, "the step's command")
     project.assert_state_valid()

@@ -52,6 +52,7 @@ from tests.rig import (
     Registry,
     build_image,
     compose_file,
+    default_signals,
     free_port,
     image_refs,
     push,
@@ -412,7 +413,7 @@ class RelProject:
         path = self.test_dir / f"spawn-{len(self.spawned)}.txt"
         with open(path, "wb") as output:
             process = subprocess.Popen(self.argv(*args), stdin=subprocess.DEVNULL, stdout=output,
-                                       stderr=subprocess.STDOUT, env=self.env())
+                                       stderr=subprocess.STDOUT, env=self.env(), preexec_fn=default_signals)
         named = path.with_name(f"out-{process.pid}.txt")
         path.rename(named)  # the open file follows its new name
         self.outputs.append(named)

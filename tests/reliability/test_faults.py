@@ -37,10 +37,10 @@ from tests.rig.faults import KillPoint, run_with_kill_point
 from .conftest import ProjectFactory
 
 STATES = {
-    "upgrade": ["idle", "downloaded", "verified", "extracted", "prefetched", "warmed", "stopped", "snapshotted",
+    "upgrade": ["idle", "downloaded", "verified", "extracted", "checked", "prefetched", "warmed", "stopped",
+                "snapshotted", "exported", "pulled", "started"],
+    "classic": ["idle", "downloaded", "verified", "extracted", "checked", "warmed", "stopped", "snapshotted",
                 "exported", "pulled", "started"],
-    "classic": ["idle", "downloaded", "verified", "extracted", "warmed", "stopped", "snapshotted", "exported",
-                "pulled", "started"],
 }
 # The follow-up: its command, the release that must answer after it, the run's final status.
 FOLLOW_UPS = {
@@ -109,6 +109,39 @@ def test_killed_at_a_state(project: RelProject, workflow: str, state: str, which
     assert status["interrupted"], status
     assert (status["run"]["status"], status["run"]["state"]) == ("running", state), status
     follow_up(project, baseline, which)
+
+
+# -- SIGINT or SIGTERM at every state (DESIGN §14) ------------------------------------------------
+
+SHORT_SIGNALS = {("upgrade", "snapshotted", "SIGINT"), ("classic", "started", "SIGTERM")}
+SIGNAL_CASES = [
+    _param(workflow, state, name, short=(workflow, state, name) in SHORT_SIGNALS)
+    for workflow, states in STATES.items() for state in states for name in ("SIGINT", "SIGTERM")
+]
+
+
+@pytest.mark.parametrize(("workflow", "state", "name"), SIGNAL_CASES)
+def test_signalled_at_a_state(project: RelProject, workflow: str, state: str, name: str) -> None:
+    """One SIGINT or SIGTERM while `run` is at STATE: the step in progress finishes, then the run
+    rolls back (or, once started, completes): it ends with the server serving, exit 1 (or 0)."""
+    installed_project(project, workflow)
+    project.publish("1.1.0")
+    hold = hold_workflow(workflow, state, project.test_dir)
+    project.configure(hold.path)
+    baseline = Baseline.take(project)
+
+    process = project.spawn("run")
+    wait_until(lambda: hold.reached() or process.poll() is not None, 120, f"the run holds at {state}")
+    assert process.poll() is None, f"run ended ({process.returncode}) before {state}\n{project.output_of(process)}"
+    process.send_signal(getattr(signal, name))
+    time.sleep(0.2)
+    hold.let_go()
+    process.wait(timeout=300)
+    finished = state == "started"  # only the health wait is left: it is finished, not undone
+    assert process.returncode == (0 if finished else 1), project.output_of(process)
+    assert name in project.output_of(process)
+    check_invariant(baseline, versions=["1.1.0" if finished else "1.0.0"],
+                    outcome="completed" if finished else "rolled_back")
 
 
 # -- SIGKILL in the middle of a long step ---------------------------------------------------------

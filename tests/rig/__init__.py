@@ -32,6 +32,14 @@ PRODUCT = "acme-server"
 BUSYBOX = Path("/bin/busybox")
 
 
+def default_signals() -> None:  # pragma: no cover - runs in the child, as preexec_fn
+    """SIGINT and SIGTERM as at an operator's prompt. A test session started in the background of
+    a script inherits SIGINT ignored, and upgrader leaves an ignored signal ignored (``nohup``);
+    a test that sends one to the command must start it with the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _wait_for(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while True:

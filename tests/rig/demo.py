@@ -4,12 +4,18 @@ Starts the rig (a registry on 127.0.0.1:5000, images built FROM scratch around b
 publishes releases 1.0.0 and 1.1.0 into a file:// feed under ``.demo/``, installs 1.0.0 and
 upgrades it to 1.1.0 with the live view. The registry is left running so that
 ``upgrader rollback`` can be tried afterwards.
+
+Each clone's demo is a Compose project of its own (``demo-<hash of the clone's path>``), so a
+second clone's demo never touches the first's; it serves on 127.0.0.1:18080, or on a free port
+when that one is taken.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -17,11 +23,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rig import answer, release_archive, write_index
+from rig import answer, free_port, release_archive, write_index
 
 HERE = Path(__file__).resolve().parents[2]
 DEMO = HERE / ".demo"
-PORT = 18080
+NAME = "demo-" + hashlib.sha256(str(HERE).encode()).hexdigest()[:6]
+
+
+def _port(preferred: int = 18080) -> int:
+    """``preferred`` when nothing listens there (the previous demo of this clone is gone by
+    then), else a free port."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+    return preferred
 
 
 def say(text: str) -> None:
@@ -49,33 +66,35 @@ def main() -> int:
     feed = rig.feed_dir
 
     root = DEMO / "root"
-    if (root / "state").exists():
+    if root.exists():
         say("removing the previous demo's server")
         from rig import remove_project
 
-        remove_project("demo")
+        for old in (root / "projects").iterdir() if (root / "projects").is_dir() else ():
+            remove_project(old.name)
         shutil.rmtree(root)
-    project = root / "projects" / "demo"
+    port = _port()
+    project = root / "projects" / NAME
     project.mkdir(parents=True)
     (project / "project.yaml").write_text(
-        f"feed: {feed.as_uri()}/\nworkflow: upgrade\nhealth_timeout: 60\nvalues:\n  HTTP_PORT: \"{PORT}\"\n")
+        f"feed: {feed.as_uri()}/\nworkflow: upgrade\nhealth_timeout: 60\nvalues:\n  HTTP_PORT: \"{port}\"\n")
 
     say("installing release 1.0.0")
     if upgrader("run", "--to", "1.0.0") != 0:
         return 1
-    print(f"http://127.0.0.1:{PORT}/version answers: {answer(PORT)}")
+    print(f"http://127.0.0.1:{port}/version answers: {answer(port)}")
 
     say("upgrading to the newest release, 1.1.0, with the live view")
     started = time.monotonic()
     if upgrader("run") != 0:
         return 1
-    print(f"http://127.0.0.1:{PORT}/version answers: {answer(PORT)} "
+    print(f"http://127.0.0.1:{port}/version answers: {answer(port)} "
           f"({time.monotonic() - started:.1f} s in all)")
     upgrader("history")
     say("try it yourself")
     print(f"  export UPGRADER_ROOT={root}\n"
           "  upgrader status\n  upgrader rollback      # back to 1.0.0\n  upgrader check\n"
-          f"  curl http://127.0.0.1:{PORT}/version\n"
+          f"  curl http://127.0.0.1:{port}/version\n"
           f"The registry keeps running for that; stop it with: pkill -f 'docker-registry serve {DEMO}'")
     return 0
 

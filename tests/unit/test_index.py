@@ -12,6 +12,7 @@ import io
 import json
 import os
 import random
+import socket
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -241,9 +242,13 @@ def test_index_from_a_file_mirror_with_a_tampered_index(
 def test_index_without_its_signature_file(tmp_path: Path, publisher: Ed25519PrivateKey) -> None:
     (tmp_path / "index.json").write_bytes(index())
     client = Feed(tmp_path.as_uri(), public_key=public_key_of(publisher), sleep=pytest.fail)
-    with pytest.raises(FeedError, match=r"index\.json\.sig: no such file") as caught:
+    with pytest.raises(FeedError) as caught:
         client.index()
     assert caught.value.retryable is False
+    sig = (tmp_path / "index.json.sig").as_uri()
+    assert str(caught.value) == (
+        f"{sig}: no such file: the feed publishes no signature at {sig}, and the public_key in project.yaml "
+        "requires one — have the publisher sign index.json, or check that 'feed' is the publisher's signed feed")
 
 
 # -- downloads from file:// ---------------------------------------------------------------------
@@ -503,17 +508,39 @@ def fake_response(status: int, reason: str = "", headers: dict[str, str] | None 
      (400, "HTTP 400", False)],
 )
 def test_status_errors(status: int, match: str, retryable: bool) -> None:
-    error = _status_error(URL, fake_response(status, "Reason"))
+    error = _status_error(URL, fake_response(status, "Reason"), credentials="sent")
     assert isinstance(error, FeedError)
     assert str(error).startswith(URL + ": ")
     assert match in str(error)
     assert error.retryable is retryable
 
 
+@pytest.mark.parametrize("status", [401, 403])
+def test_without_a_token_a_401_or_403_says_none_is_configured_and_how_to_set_one(status: int) -> None:
+    error = _status_error(URL, fake_response(status), credentials="none",
+                          token_hint="UPGRADER_FEED_TOKEN_ACME")  # noqa: S106 - a variable's name
+    assert error.cause.endswith("the feed needs a token and none is configured"), error.cause
+    assert "refused the token" not in str(error) and "\n" not in str(error)
+    assert error.fix == ("put it in a file named by token_file in project.yaml (mode 0600), or in "
+                         "UPGRADER_FEED_TOKEN_ACME")
+    assert str(error) == f"{error.cause} — {error.fix}"
+    assert error.retryable is False
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_token_withheld_from_another_origin_is_not_said_to_be_refused(status: int) -> None:
+    error = _status_error(URL, fake_response(status), credentials="withheld")
+    assert "the feed token is sent only to the feed's own host" in error.cause
+    assert "refused the token" not in str(error)
+
+
 def test_retry_after_is_honoured_and_capped() -> None:
-    assert _status_error(URL, fake_response(429, headers={"Retry-After": "7"})).retry_after == 7
-    assert _status_error(URL, fake_response(503, headers={"Retry-After": "9999"})).retry_after == 300
-    assert _status_error(URL, fake_response(500, headers={"Retry-After": "7"})).retry_after is None
+    def error(status: int, headers: dict[str, str]) -> Any:
+        return _status_error(URL, fake_response(status, headers=headers), credentials="sent")
+
+    assert error(429, {"Retry-After": "7"}).retry_after == 7
+    assert error(503, {"Retry-After": "9999"}).retry_after == 300
+    assert error(500, {"Retry-After": "7"}).retry_after is None
 
 
 class FakeSession:
@@ -559,6 +586,56 @@ def test_a_request_error_echoing_the_token_is_redacted(
     with pytest.raises(FeedError) as caught:
         client.fetch(client.resolve("index.json"))
     assert TOKEN not in str(caught.value)
+
+
+def test_a_401_says_whether_a_token_was_configured_and_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = Feed("https://updates.example.invalid/acme/", sleep=pytest.fail)
+    monkeypatch.setattr(client.session, "get", FakeSession(fake_response(401, "Unauthorized")))
+    with pytest.raises(FeedError, match="401 Unauthorized: the feed needs a token and none is configured"):
+        client.index()
+    client = Feed("https://updates.example.invalid/acme/", token=TOKEN, sleep=pytest.fail)
+    monkeypatch.setattr(client.session, "get", FakeSession(fake_response(401, "Unauthorized")))
+    with pytest.raises(FeedError, match="sent only to the feed's own host"):
+        client.fetch("https://cdn.example.invalid/a.tar.gz")
+
+
+def urllib3_refusal(host: str, port: int, cause: OSError) -> requests.exceptions.ConnectionError:
+    """The ConnectionError requests raises when a connection fails, built as urllib3 2 builds it
+    (the operating system's error kept as the cause of urllib3's own)."""
+    import urllib3.exceptions
+
+    pool = f"HTTPConnection(host='{host}', port={port})"
+    inner = urllib3.exceptions.NewConnectionError(pool, f"{pool}: Failed to establish a new connection: {cause}")
+    inner.__cause__ = cause
+    outer = urllib3.exceptions.MaxRetryError(None, "/index.json", inner)  # type: ignore[arg-type]
+    return requests.exceptions.ConnectionError(outer)
+
+
+@pytest.mark.parametrize(
+    ("error", "cause"),
+    [(urllib3_refusal("127.0.0.1", 9, ConnectionRefusedError(111, "Connection refused")), "connection refused"),
+     (urllib3_refusal("feed.invalid", 80, socket.gaierror(-2, "Name or service not known")),
+      "the host name updates.example.invalid does not resolve (Name or service not known)"),
+     (urllib3_refusal("10.1.1.1", 80, OSError(101, "Network is unreachable")), "network is unreachable"),
+     (requests.exceptions.ConnectionError(
+         "HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: /index.json (Caused by "
+         "NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=9): Failed to establish a new connection: "
+         "[Errno 111] Connection refused\"))"),
+      "Failed to establish a new connection: [Errno 111] Connection refused"),
+     (requests.exceptions.ConnectionError("reset"), "reset")],
+    ids=["refused", "name", "unreachable", "message-only", "bare"],
+)
+def test_a_refused_connection_names_its_cause_and_the_fix(
+    error: BaseException, cause: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = Feed("http://updates.example.invalid/acme/", sleep=lambda _: None)
+    monkeypatch.setattr(client.session, "get", FakeSession(*[error] * 4))
+    with pytest.raises(FeedError) as caught:
+        client.index()
+    url = "http://updates.example.invalid/acme/index.json"
+    assert str(caught.value) == (f"cannot connect to {url}: {cause} — is the feed's address right, and does "
+                                 "this host need a proxy (HTTP_PROXY)?")
+    assert caught.value.retryable is True
 
 
 def test_the_token_is_not_sent_to_another_origin(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from unit_support import linear_workflow
@@ -17,7 +18,7 @@ from unit_support import linear_workflow
 from upgrader import engine
 from upgrader.errors import LockedError, StateError
 from upgrader.project import Project
-from upgrader.store import ProjectStore, now
+from upgrader.store import HELD_BY_OPERATOR, ProjectStore, now
 
 RUN_ID = "20261127T120000Z-abc123"
 
@@ -144,6 +145,53 @@ def test_installed_round_trip(store: ProjectStore) -> None:
     store.write_installed(installed)
     assert store.read_installed() == {"schema": 1, **installed}
     assert stat.S_IMODE(store.installed_path.stat().st_mode) == 0o600
+
+
+# -- quarantine.json: quarantined and held versions --------------------------------------------
+
+
+def test_quarantined_and_held_versions_read_back_with_their_reasons(store: ProjectStore) -> None:
+    store.quarantine("1.2.0", RUN_ID, "step verify failed: sha256 mismatch")
+    store.quarantine("1.3.0", RUN_ID, HELD_BY_OPERATOR)  # a completed run the operator rolled back
+    store.quarantine("1.4.0", None, HELD_BY_OPERATOR)  # upgrader hold 1.4.0: no run involved
+    versions = store.read_quarantine()
+    assert {version: (entry["run_id"], entry["reason"]) for version, entry in versions.items()} == {
+        "1.2.0": (RUN_ID, "step verify failed: sha256 mismatch"),
+        "1.3.0": (RUN_ID, "operator"),
+        "1.4.0": (None, "operator"),
+    }
+    assert all(entry["at"].endswith("Z") for entry in versions.values())
+    assert stat.S_IMODE(store.quarantine_path.stat().st_mode) == 0o600
+
+
+def test_release_quarantine_gives_the_entry_it_removed(store: ProjectStore) -> None:
+    store.quarantine("1.4.0", None, HELD_BY_OPERATOR)
+    entry = store.read_quarantine()["1.4.0"]
+    assert store.release_quarantine("1.4.0") == entry
+    assert store.read_quarantine() == {}
+
+
+def test_release_quarantine_of_a_version_not_there_writes_nothing(store: ProjectStore) -> None:
+    assert store.release_quarantine("1.4.0") is None
+    assert not store.quarantine_path.exists()
+    store.quarantine("1.2.0", RUN_ID, None)
+    content = store.quarantine_path.read_bytes()
+    assert store.release_quarantine("1.4.0") is None
+    assert store.quarantine_path.read_bytes() == content
+
+
+@pytest.mark.parametrize("entry", [
+    {"run_id": 7, "reason": "operator", "at": "2026-11-27T12:00:00.000Z"},
+    {"reason": "operator", "at": "2026-11-27T12:00:00.000Z"},
+    {"run_id": None, "reason": "operator", "at": "2026-11-27T12:00:00.000Z", "by": "me"},
+], ids=["run-id-a-number", "run-id-missing", "unknown-key"])
+def test_a_quarantine_entry_that_breaks_the_schema_is_refused(store: ProjectStore, entry: dict[str, Any]) -> None:
+    store.dir.mkdir(parents=True)
+    content = json.dumps({"schema": 1, "versions": {"1.4.0": entry}}).encode()
+    store.quarantine_path.write_bytes(content)
+    with pytest.raises(StateError, match=r"quarantine\.json is corrupt: at 'versions\.1\.4\.0"):
+        store.read_quarantine()
+    assert store.quarantine_path.read_bytes() == content
 
 
 # -- the journal -----------------------------------------------------------------------------

@@ -311,7 +311,7 @@ def test_shipped_workflows_load(name: str, tmp_path: Path) -> None:
 def test_classic_runs_the_plain_sequence(tmp_path: Path) -> None:
     workflow = load_workflow(resolve("classic", tmp_path))
     assert [step.dest for step in workflow.steps] == [
-        "downloaded", "verified", "extracted", "warmed", "stopped", "snapshotted", "exported", "pulled",
+        "downloaded", "verified", "extracted", "checked", "warmed", "stopped", "snapshotted", "exported", "pulled",
         "started", "healthy",
     ]
     assert [step.name for step in workflow.steps if step.undo] == [

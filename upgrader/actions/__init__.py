@@ -11,6 +11,7 @@ from upgrader.actions import (
     extract,
     health,
     noop,
+    preflight,
     pull,
     snapshot,
     start,
@@ -20,4 +21,4 @@ from upgrader.actions import (
 from upgrader.actions.base import REGISTRY, Action, Context, register
 
 __all__ = ["REGISTRY", "Action", "Context", "command", "download", "export", "extract", "health",
-           "noop", "pull", "register", "snapshot", "start", "stop", "verify"]
+           "noop", "preflight", "pull", "register", "snapshot", "start", "stop", "verify"]

@@ -1,7 +1,8 @@
 """``action: export`` and its undo ``restore_export`` (DESIGN §4).
 
-Writes ``projects/<name>/export.new/`` from the extracted release (compose.yaml, config/, and
-``.env`` = defaults.env overlaid with project.yaml's ``values``), then swaps it in: ``export/``
+Writes ``projects/<name>/export.new/`` from the extracted release (compose.yaml, config/,
+``.env`` = defaults.env overlaid with project.yaml's ``values``, and ``compose.upgrader.yaml``,
+the labels naming the root and project that own the containers), then swaps it in: ``export/``
 becomes ``export.prev/``, ``export.new/`` becomes ``export/``. Data folders beside compose.yaml
 live outside the exports, in ``projects/<name>/data/`` (see ``upgrader.datadirs``), so the swap
 never moves data.
@@ -34,6 +35,7 @@ secrets). Each mode is set explicitly, never left to the umask or copied from th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -91,6 +93,13 @@ def _finish_removals(context: Context) -> None:
             shutil.rmtree(entry)
 
 
+def values_digest(values: Any) -> str:
+    """The digest of project.yaml's ``values`` (key order ignored), kept in the export's marker:
+    ``check`` tells by it whether the export is older than project.yaml (``reconfigure``)."""
+    text = json.dumps(values or {}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _env_value(value: object) -> str:
     text = str(value).lower() if isinstance(value, bool) else str(value)
     if "\n" in text:
@@ -126,6 +135,16 @@ def _create(path: Path, content: bytes, mode: int) -> None:
         os.close(fd)
 
 
+def _labels(context: Context, services: list[str]) -> bytes:
+    """``compose.upgrader.yaml``: the owner's labels on every service (DESIGN §14), JSON being
+    YAML; Compose merges it over compose.yaml when it starts the export."""
+    from upgrader.runtime.engine import OWNER_LABEL, ROOT_LABEL
+
+    labels = {ROOT_LABEL: str(context.project.root), OWNER_LABEL: context.project.name}
+    document = {"services": {service: {"labels": labels} for service in services}}
+    return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
 def _settle_modes(config: Path) -> None:
     """Folders 0755, files as shipped but writable by their owner only (see the module docstring):
     copytree copies the release's modes, and a release extracted under umask 000 has 0777 folders."""
@@ -143,6 +162,11 @@ def _write_new(context: Context, release: Path, new: Path) -> None:
     new.mkdir(mode=EXPORT_MODE)  # closed to others from the start: .env is written into it
     new.chmod(EXPORT_MODE)
     _create(new / "compose.yaml", (release / "compose.yaml").read_bytes(), FILE_MODE)
+    services = context.data.get("services")
+    if isinstance(services, list) and services:
+        from upgrader.runtime import LABELS
+
+        _create(new / LABELS, _labels(context, services), FILE_MODE)
     if (release / "config").is_dir():
         shutil.copytree(release / "config", new / "config", symlinks=True)
         _settle_modes(new / "config")
@@ -157,8 +181,9 @@ def _write_new(context: Context, release: Path, new: Path) -> None:
     data = list(found) if isinstance(found, list) else datadirs.kept_folders(new, release)
     datadirs.link(new, data)
     # Last: the marker says the folder is whole.
-    _create(new / MARKER, (json.dumps({"run_id": run_id, "version": context.to_version, "data": data}) + "\n")
-            .encode("utf-8"), FILE_MODE)
+    marker = {"run_id": run_id, "version": context.to_version, "data": data,
+              "values_sha256": values_digest(context.project.config.get("values"))}
+    _create(new / MARKER, (json.dumps(marker) + "\n").encode("utf-8"), FILE_MODE)
 
 
 @register("export")

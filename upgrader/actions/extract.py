@@ -45,6 +45,11 @@ def extract(context: Context) -> None:
     model, folder = datadirs.release_model(destination, values)
     folders = datadirs.kept_in(model, folder, destination)
     context.data["data_folders"] = folders  # the export step links them, with the server stopped
+    from upgrader.actions.preflight import published_ports
+
+    # For the preflight step (free ports) and the export step (the ownership labels).
+    context.data["published_ports"] = [list(port) for port in published_ports(model)]
+    context.data["services"] = sorted(model.get("services") or {})
     if folders:
         context.journal("data_folders", {"release": str(release["version"]), "folders": folders})
     _check_policy(context, model, folder, str(release["version"]))

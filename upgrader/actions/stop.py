@@ -56,6 +56,10 @@ def start_previous(context: Context) -> None:
             engine.tag(image_id, reference)
     compose.up(context.project.name, export, on_line=context.output)
     wait_until_healthy(context, export)
+    if context.data.get("downtime_started_at"):
+        # The downtime of a run that was rolled back (or interrupted) ends here; a completed
+        # run rolled back later keeps the downtime of its upgrade.
+        context.data.setdefault("downtime_ended_at", now())
 
 
 @register("ensure_running")
@@ -70,9 +74,17 @@ def ensure_running(context: Context) -> None:
     if not (export / "compose.yaml").is_file():
         context.journal("ensure_running", f"{export} holds no compose.yaml; nothing to start")
         return
+    try:
+        found = engine.containers(context.project.name)
+    except engine.RuntimeUnavailable as error:
+        if "previous" in context.data:
+            raise
+        # This run never stopped anything (it failed before ``stop``): what runs is as it was,
+        # and an engine that does not answer must not turn that into a failed rollback.
+        context.journal("ensure_running", f"cannot look ({error}); this run never stopped the server")
+        return
     expected = set(compose.services(export))
     ran_before = set((context.data.get("previous") or {}).get("services") or ())
-    found = engine.containers(context.project.name)
     if ran_before:
         # What ran before the run must run again; a one-shot job (a migration) had exited then,
         # and starting the release again for it would run it twice.

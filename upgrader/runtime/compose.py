@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from upgrader.errors import ActionError
-from upgrader.runtime import engine, process
+from upgrader.runtime import LABELS, engine, process
 
 
 class ComposeUnavailable(ActionError):
@@ -68,6 +68,8 @@ def _run(project: str, export: Path | None, arguments: list[str], what: str,
     cwd = "/"
     if export is not None:
         argv += ["--project-directory", str(export), "-f", str(export / "compose.yaml")]
+        if (export / LABELS).is_file():
+            argv += ["-f", str(export / LABELS)]  # the owner's labels on every container (§14)
         cwd = str(export)
     result = process.run([*argv, *arguments], cwd=cwd, timeout=timeout, on_line=on_line)
     if result.returncode != 0:

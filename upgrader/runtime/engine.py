@@ -9,7 +9,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,6 +20,10 @@ logger = logging.getLogger(__name__)
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
+# Set by upgrader on every container it starts (DESIGN §14): which server root and project own it.
+ROOT_LABEL = "io.upgrader.root"
+OWNER_LABEL = "io.upgrader.project"
 
 
 class RuntimeUnavailable(ActionError):
@@ -168,6 +172,9 @@ class Container:
     started_at: str
     image: str
     image_id: str
+    labels: dict[str, str] = field(default_factory=dict)
+    ports: tuple[tuple[str, int, str], ...] = ()
+    """The host addresses it publishes now: (host ip, port, protocol)."""
 
 
 def lost(cause: str) -> RuntimeUnavailable:
@@ -206,8 +213,24 @@ def containers(project: str) -> list[Container]:
             started_at=state.get("StartedAt", ""),
             image=container.attrs.get("Config", {}).get("Image", ""),
             image_id=container.attrs.get("Image", ""),
+            labels=dict(labels),
+            ports=_published(container.attrs.get("NetworkSettings", {}).get("Ports")),
         ))
     return result
+
+
+def _published(ports: Any) -> tuple[tuple[str, int, str], ...]:
+    """``NetworkSettings.Ports`` (``{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}``) as
+    (host ip, host port, protocol) triples."""
+    found = []
+    for key, bindings in (ports or {}).items() if isinstance(ports, dict) else ():
+        protocol = str(key).partition("/")[2] or "tcp"
+        for binding in bindings or ():
+            try:
+                found.append((str(binding.get("HostIp") or ""), int(binding.get("HostPort")), protocol))
+            except (TypeError, ValueError):
+                continue
+    return tuple(found)
 
 
 def logs(name: str, lines: int = 10) -> list[str]:
