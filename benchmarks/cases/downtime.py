@@ -112,7 +112,15 @@ def sizes(bench: Bench) -> list[tuple[str, int]]:
 
 
 def run(bench: Bench) -> CaseResult:
-    from tests.rig import BUSYBOX, free_port, local_image, release_archive, remove_local_images, write_index
+    from tests.rig import (
+        BUSYBOX,
+        free_port,
+        local_image,
+        release_archive,
+        remove_local_images,
+        remove_project,
+        write_index,
+    )
 
     result = CaseResult("downtime", "Downtime of an upgrade 1.0.0 → 1.1.0")
     registry = bench.registry()
@@ -144,6 +152,9 @@ def run(bench: Bench) -> CaseResult:
             bench.log(f"  {label}: repetition {repetition + 1}")
             order = ["upgrade", "classic"] if repetition % 2 == 0 else ["classic", "upgrade"]
             for workflow in order:
+                # Each repetition is a server root of its own: the last one's stack goes first
+                # (upgrader never takes down a stack that another root owns).
+                remove_project(NAME)
                 root = fresh(bench.work / "downtime" / tag / f"{workflow}-{repetition}")
                 settings = {"feed": feed.as_uri() + "/", "workflow": workflow, "health_timeout": 120,
                             "values": {"HTTP_PORT": str(port)}}
