@@ -199,14 +199,28 @@ def image_refs(version: str) -> dict[str, str]:
     return {"web": f"{REGISTRY}/acme/web:{version}", "worker": f"{REGISTRY}/acme/worker:{version}"}
 
 
+LAYOUTS = ("standard", "renamed", "network", "sidecar")
+
+
 def compose_file(version: str, *, healthy: bool = True, images: dict[str, str] | None = None,
-                 data: str = "data") -> str:
+                 data: str = "data", layout: str = "standard") -> str:
     """The release's compose.yaml: a web service with a healthcheck, a worker that appends its
     version to /data/versions at each start. ``data`` is what /data is: the named volume ``data``,
-    or a folder beside compose.yaml (``./data``)."""
+    or a folder beside compose.yaml (``./data``). ``layout`` (one of ``LAYOUTS``) changes the
+    project's shape: ``renamed``, the worker is the service ``jobs``; ``network``, the default
+    network gets a driver option (an MTU); ``sidecar``, one more service, the same in every
+    release (1.0.0's web image, sleeping), which Compose therefore starts again unchanged."""
     refs = images or image_refs(version)
     port = "8080" if healthy else "8081"  # a broken release serves on the wrong port
     named = "" if data.startswith(".") else f"volumes:\n  {data}: {{}}\n"
+    worker = "jobs" if layout == "renamed" else "worker"
+    if layout == "network":
+        named += "networks:\n  default:\n    driver_opts:\n      com.docker.network.driver.mtu: \"1400\"\n"
+    sidecar = (f"""  sidecar:
+    image: {image_refs("1.0.0")["web"]}
+    init: true
+    command: ["sleep", "2147483647"]
+""" if layout == "sidecar" else "")
     return f"""services:
   web:
     image: {refs['web']}
@@ -218,12 +232,12 @@ def compose_file(version: str, *, healthy: bool = True, images: dict[str, str] |
       interval: 1s
       timeout: 2s
       retries: 3
-  worker:
+  {worker}:
     image: {refs['worker']}
     init: true
     command: ["sh", "-c", "echo {version} >> /data/versions; exec sleep 2147483647"]
     volumes: ["{data}:/data"]
-""" + named
+{sidecar}""" + named
 
 
 def write_package(path: Path, files: dict[str, str]) -> dict[str, object]:
@@ -241,13 +255,13 @@ def write_package(path: Path, files: dict[str, str]) -> dict[str, object]:
 
 def release_archive(path: Path, version: str, *, healthy: bool = True,
                     images: dict[str, str] | None = None, product: str = PRODUCT,
-                    data: str = "data") -> dict[str, object]:
+                    data: str = "data", layout: str = "standard") -> dict[str, object]:
     """Write a release package of the sample server to ``path``; returns its index entry."""
     refs = images or image_refs(version)
     files = {
         "release.json": json.dumps({"product": product, "version": version,
                                     "images": sorted(refs.values())}),
-        "compose.yaml": compose_file(version, healthy=healthy, images=refs, data=data),
+        "compose.yaml": compose_file(version, healthy=healthy, images=refs, data=data, layout=layout),
         "defaults.env": "HTTP_PORT=18080\n",
         "config/app.conf": f"version={version}\n",
     }

