@@ -249,13 +249,14 @@ class World:
 
 
 def release_bytes(version: str, *, healthy: bool = True, images: Mapping[str, str] | None = None,
-                  extra: Mapping[str, bytes] | None = None, product: str = PRODUCT) -> bytes:
+                  extra: Mapping[str, bytes] | None = None, product: str = PRODUCT,
+                  layout: str = "standard") -> bytes:
     """A release package (DESIGN §4) of the rig's sample server, with ``extra`` files."""
     refs = dict(images or image_refs(version))
     files: dict[str, bytes] = {
         "release.json": json.dumps({"product": product, "version": version,
                                     "images": sorted(refs.values())}).encode(),
-        "compose.yaml": compose_file(version, healthy=healthy, images=refs).encode(),
+        "compose.yaml": compose_file(version, healthy=healthy, images=refs, layout=layout).encode(),
         "defaults.env": b"HTTP_PORT=18080\n",
         "config/app.conf": f"version={version}\n".encode(),
         **(extra or {}),
@@ -619,6 +620,13 @@ def check_invariant(baseline: Baseline, *, versions: Iterable[str], outcome: str
         assert (run["to"], run["state"]) == (answered, "healthy"), f"completed, but {answered} answers: {run}"
     elif run["status"] == "rolled_back":
         assert (run["from"], run["state"]) == (answered, "idle"), f"rolled back, but {answered} answers: {run}"
+
+    # Stop and start in place leave containers behind by design; none may be of another release.
+    listed = subprocess.run(["docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={project.name}",
+                             "--format", "{{.Names}} {{.Image}}"], capture_output=True, text=True, check=True)
+    stale = [line for line in listed.stdout.splitlines()
+             if not line.split(" ", 1)[1].rsplit(":", 1)[-1].startswith(str(answered))]
+    assert not stale, f"{answered} answers, but the project still has containers {stale}"
 
     assert_state_valid(project.root, project.name)
     _assert_private(project)

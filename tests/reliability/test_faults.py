@@ -111,6 +111,33 @@ def test_killed_at_a_state(project: RelProject, workflow: str, state: str, which
     follow_up(project, baseline, which)
 
 
+# -- SIGKILL while a release that changes the project's shape goes in place (DESIGN §13) --------
+
+LAYOUT_CASES = [
+    _param(layout, state, which, short=(layout, state, which) in {("renamed", "started", "rollback"),
+                                                                   ("network", "started", "resume")})
+    for layout in ("renamed", "network") for state in ("stopped", "exported", "started") for which in FOLLOW_UPS
+]
+
+
+@pytest.mark.parametrize(("layout", "state", "which"), LAYOUT_CASES)
+def test_killed_while_a_changed_layout_goes_in(project: RelProject, layout: str, state: str, which: str) -> None:
+    """1.1.0 renames the worker (``jobs``) or changes the default network: SIGKILL `run` at STATE,
+    then the follow-up; in place or back, no container of the other release is left."""
+    installed_project(project, "upgrade")
+    project.publish("1.1.0", layout=layout)
+    hold = hold_workflow("upgrade", state, project.test_dir)
+    project.configure(hold.path)
+    baseline = Baseline.take(project)
+
+    process = project.spawn("run")
+    wait_until(lambda: hold.reached() or process.poll() is not None, 120, f"the run holds at {state}")
+    assert process.poll() is None, f"run ended ({process.returncode}) before {state}\n{project.output_of(process)}"
+    kill(process)
+
+    follow_up(project, baseline, which)
+
+
 # -- SIGINT or SIGTERM at every state (DESIGN §14) ------------------------------------------------
 
 SHORT_SIGNALS = {("upgrade", "snapshotted", "SIGINT"), ("classic", "started", "SIGTERM")}
