@@ -347,10 +347,10 @@ def _run_command(command: str, options: app.Options) -> int:
         options.reporter = live_reporter
     else:
         options.reporter = ui.TerminalReporter(out())
-    from upgrader.commands.reconfigure import reconfigure
-
-    handler = {"run": app.run, "update": app.run, "resume": app.resume, "rollback": app.rollback,
-               "reconfigure": reconfigure}[command]
+    if command == "reconfigure":
+        from upgrader.commands.reconfigure import reconfigure as handler
+    else:
+        handler = {"run": app.run, "update": app.run, "resume": app.resume, "rollback": app.rollback}[command]
     try:
         with signals.handled():
             result = handler(options)
