@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from upgrader import engine, signals, trust
-from upgrader.actions import REGISTRY, preflight
+from upgrader import actions, engine, signals, trust
 from upgrader.commands import serving
 from upgrader.decide import Target, decide
 from upgrader.errors import (
@@ -83,7 +82,8 @@ def _open(options: Options) -> tuple[Project, ProjectStore]:
 
 
 def _project_workflow(project: Project) -> Workflow:
-    return load_workflow(resolve(project.workflow, project.dir), REGISTRY)
+    # The names alone: the action modules are imported when a run starts (see ``_runner``).
+    return load_workflow(resolve(project.workflow, project.dir), actions.NAMES)
 
 
 def _run_result(run: dict[str, Any]) -> Result:
@@ -156,6 +156,8 @@ def run(options: Options) -> Result:
                 return Result("message", exit_code=EXIT_ATTENTION, details=notes,
                               message=f"{message}, but {look.summary()} — fix: {serving.fix(project)}")
             return Result("message", exit_code=EXIT_OK, details=notes, message=message)
+        from upgrader.actions import preflight
+
         preflight.before_run(project, workflow)
         result = Result("message", exit_code=EXIT_FAILED,
                         message="interrupted before the run started: nothing was changed")
@@ -189,7 +191,7 @@ def _start(project: Project, store: ProjectStore, workflow: Workflow, options: O
 
 def _runner(workflow: Workflow, run: dict[str, Any], store: ProjectStore, project: Project,
             options: Options) -> engine.Runner:
-    return engine.Runner(workflow, run, store, project, REGISTRY, _reporter(options, store),
+    return engine.Runner(workflow, run, store, project, actions.REGISTRY, _reporter(options, store),
                          interrupted=_signal_requested)
 
 
@@ -305,7 +307,7 @@ def _snapshot_workflow(store: ProjectStore, run: dict[str, Any]) -> Workflow:
             f"{store.workflow_path} is missing: the workflow run {run['run_id']} started with is "
             "gone, so the run cannot be carried on"
         ) from None
-    workflow = parse_workflow(text, Path(run["workflow"].get("path", store.workflow_path)), REGISTRY)
+    workflow = parse_workflow(text, Path(run["workflow"].get("path", store.workflow_path)), actions.NAMES)
     if workflow.sha256 != run["workflow"]["sha256"]:
         raise StateError(
             f"{store.workflow_path} does not match run {run['run_id']} (sha256 differs); "

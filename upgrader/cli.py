@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 from upgrader import __version__, app, signals, ui
-from upgrader.cron import DEFAULT_TIME as DEFAULT_CRON_TIME
 from upgrader.errors import EXIT_OK, UpgraderError
 
 logger = logging.getLogger("upgrader")
@@ -111,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="draw this workflow (shipped name or file) instead of the project's")
 
     install = command("install", "schedule unattended runs in your crontab (+ an @reboot resume line)")
-    install.add_argument("--cron-time", metavar="EXPR", default=DEFAULT_CRON_TIME,
+    install.add_argument("--cron-time", metavar="EXPR",  # default: cron.DEFAULT_TIME
                          help="when to run, a five-field cron expression (default: Saturdays 03:00)")
 
     command("remove", "remove this project's lines from your crontab")
@@ -257,7 +256,9 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         sys.stdout.write(result.data if result.data.endswith("\n") else result.data + "\n")
         return EXIT_OK
     if command == "install":
-        result = app.install(options, arguments.cron_time)
+        from upgrader.cron import DEFAULT_TIME
+
+        result = app.install(options, DEFAULT_TIME if arguments.cron_time is None else arguments.cron_time)
         out().print(f"cron lines for {result.data['project']}:", markup=False)
         for line in result.data["lines"]:
             out().print(f"  {line}", markup=False, soft_wrap=True)
@@ -347,10 +348,10 @@ def _run_command(command: str, options: app.Options) -> int:
         options.reporter = live_reporter
     else:
         options.reporter = ui.TerminalReporter(out())
-    from upgrader.commands.reconfigure import reconfigure
-
-    handler = {"run": app.run, "update": app.run, "resume": app.resume, "rollback": app.rollback,
-               "reconfigure": reconfigure}[command]
+    if command == "reconfigure":
+        from upgrader.commands.reconfigure import reconfigure as handler
+    else:
+        handler = {"run": app.run, "update": app.run, "resume": app.resume, "rollback": app.rollback}[command]
     try:
         with signals.handled():
             result = handler(options)

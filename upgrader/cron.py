@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,6 +97,8 @@ def upgrader_path() -> str:
 
 def _read() -> list[str]:
     try:
+        import subprocess
+
         result = subprocess.run(["crontab", "-l"], capture_output=True, text=True, timeout=30,
                                 stdin=subprocess.DEVNULL, check=False)
     except FileNotFoundError:
@@ -111,6 +112,8 @@ def _read() -> list[str]:
 
 def _write(lines: list[str]) -> None:
     text = "".join(f"{line}\n" for line in lines)
+    import subprocess
+
     result = subprocess.run(["crontab", "-"], input=text, capture_output=True, text=True, timeout=30,
                             check=False)
     if result.returncode != 0:

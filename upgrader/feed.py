@@ -1,7 +1,8 @@
 """The release feed (DESIGN §3): its index, its signature, and the archives it lists.
 
 Talks HTTP(S) with ``requests`` (proxies from ``HTTP(S)_PROXY``/``NO_PROXY``, TLS verified,
-optionally against the project's CA bundle) or reads ``file://`` mirrors. The bearer token is
+optionally against the project's CA bundle) or reads ``file://`` mirrors; requests is imported
+only when HTTP is spoken, so that a cron run reading a ``file://`` feed stays light. The bearer token is
 sent only to the feed's own origin and never appears in a message, a log or the journal.
 
 What the feed sends is untrusted until verified (DESIGN §3, §15): index.json is read up to 16 MiB
@@ -30,17 +31,18 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import unquote, urljoin, urlsplit
-
-import requests
-import tenacity
 
 from upgrader.errors import ActionError, ConfigError
 from upgrader.project import Project
 from upgrader.runtime import process
 from upgrader.validation import check
+
+if TYPE_CHECKING:  # imported where HTTP is spoken: a run reading a file:// feed never needs them
+    import requests
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ INDEX_ATTEMPTS = 4
 INDEX_LIMIT = 16 << 20  # bytes of index.json read at most, before its signature is checked
 SIGNATURE_LIMIT = 1 << 10  # bytes of index.json.sig
 DOWNLOAD_MODE = 0o600
+_T = TypeVar("_T")
 
 
 class FeedError(ActionError):
@@ -157,9 +160,17 @@ class Feed:
         self._token_hint = token_hint
         self._public_key = public_key
         self._sleep = sleep
-        self.session = requests.Session()
-        self.session.verify = ca_bundle if ca_bundle else True
-        self.session.headers["User-Agent"] = "upgrader"
+        self._ca_bundle = ca_bundle
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """The HTTP session, made on first use: reading a ``file://`` feed never imports requests."""
+        import requests
+
+        session = requests.Session()
+        session.verify = self._ca_bundle if self._ca_bundle else True
+        session.headers["User-Agent"] = "upgrader"
+        return session
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -187,6 +198,8 @@ class Feed:
             return
         if urlsplit(url).scheme not in ("http", "https"):
             raise FeedError(f"{url}: only https://, http:// and file:// are supported", retryable=False)
+        import requests
+
         headers = self._headers(url, {"Range": f"bytes={offset}-"} if offset else None)
         try:
             response = self.session.get(url, headers=headers, stream=True, timeout=TIMEOUT)
@@ -218,11 +231,14 @@ class Feed:
         arrives and never more than ``limit`` + 1 bytes of it; raises a non-retryable
         ``FeedError`` naming the limit when there is more."""
         with self._open(url) as (stream, _status, _resumed):
-            if not isinstance(stream, requests.Response):
-                data = stream.read(limit + 1)
+            if urlsplit(url).scheme == "file":
+                data = cast(IO[bytes], stream).read(limit + 1)
                 if len(data) > limit:
                     raise _too_large(url, limit)
                 return data
+            import requests
+
+            assert isinstance(stream, requests.Response)  # noqa: S101 - for mypy: not a file:// URL
             declared = stream.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise _too_large(url, limit)
@@ -246,23 +262,9 @@ class Feed:
         """
         url = self.resolve("index.json")
 
-        def wait(state: tenacity.RetryCallState) -> float:
-            error = state.outcome.exception() if state.outcome else None
-            hinted = getattr(error, "retry_after", None)
-            return float(hinted) if hinted is not None else min(0.5 * 2 ** (state.attempt_number - 1), 8.0)
-
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(INDEX_ATTEMPTS),
-            wait=wait,
-            retry=tenacity.retry_if_exception(lambda e: isinstance(e, FeedError) and e.retryable),
-            before_sleep=lambda state: logger.info(
-                "retrying %s: %s", url, state.outcome and state.outcome.exception()),
-            reraise=True,
-            sleep=self._sleep,
-        )
-        raw = retrying(self.fetch, url, INDEX_LIMIT)
+        raw = self._retrying(url, lambda: self.fetch(url, INDEX_LIMIT))
         if self._public_key:
-            signature = _signature(lambda: retrying(self.fetch, url + ".sig", SIGNATURE_LIMIT), url)
+            signature = _signature(lambda: self._retrying(url, lambda: self.fetch(url + ".sig", SIGNATURE_LIMIT)), url)
             verify_signature(raw, signature, self._public_key, url)
         index = parse_index(raw, url)
         offered, refused = [], []
@@ -274,6 +276,23 @@ class Feed:
                 refused.append(f"release {entry['version']} is not offered: {problem}")
                 logger.warning("%s", refused[-1])
         return replace(index, releases=tuple(offered), refused=tuple(refused)) if refused else index
+
+    def _retrying(self, url: str, attempt: Callable[[], _T]) -> _T:
+        """``attempt()``, tried up to ``INDEX_ATTEMPTS`` times while it raises a retryable
+        ``FeedError``: waiting what the server asked (``Retry-After``), else 0.5 s doubling up to 8 s,
+        and logging each retry; the last error is raised."""
+        number = 1
+        while True:
+            try:
+                return attempt()
+            except FeedError as error:
+                if not error.retryable or number >= INDEX_ATTEMPTS:
+                    raise
+                hinted = getattr(error, "retry_after", None)
+                delay = float(hinted) if hinted is not None else min(0.5 * 2 ** (number - 1), 8.0)
+                logger.info("retrying %s: %s", url, error)
+                self._sleep(delay)
+                number += 1
 
     # -- archives -----------------------------------------------------------------------------
 
@@ -341,6 +360,8 @@ class Feed:
             fd = os.open(part, flags, DOWNLOAD_MODE)
             os.fchmod(fd, DOWNLOAD_MODE)  # a .part an older upgrader left may be 0644
             with os.fdopen(fd, "ab" if offset else "wb") as output:
+                import requests
+
                 try:
                     chunks = (_arrived(stream) if isinstance(stream, requests.Response)
                               else iter(lambda: stream.read(CHUNK), b""))
@@ -384,6 +405,7 @@ def _arrived(response: requests.Response) -> Iterator[bytes]:
     ``iter_content`` waits to fill a whole chunk, so a connection that breaks loses what came
     after the last full one, and the resumed download fetches it again.
     """
+    import requests
     import urllib3.exceptions
 
     raw = response.raw
@@ -404,6 +426,7 @@ def _arrived(response: requests.Response) -> Iterator[bytes]:
 def _read_some(response: requests.Response, amount: int) -> bytes:
     """Up to ``amount`` bytes of the body (decoded), b"" at its end; a broken connection is a
     ``requests`` ``ConnectionError``."""
+    import requests
     import urllib3.exceptions
     from urllib3.response import HTTPResponse
 

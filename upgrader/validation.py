@@ -115,6 +115,12 @@ def generate(folder: Path) -> list[Path]:
         # fastjsonschema annotates the schema it compiles: give it a copy of the cached one.
         code = fastjsonschema.compile_to_code(copy.deepcopy(schema), use_default=False, use_formats=False)
         function = code[code.index("\ndef ") + 5: code.index("(", code.index("\ndef "))]
+        # Its exceptions from upgrader._validators: validating then never imports fastjsonschema.
+        imported = "from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException\n"
+        if imported not in code:
+            raise RuntimeError(f"fastjsonschema's code for {stem} no longer imports its exceptions as expected")
+        code = code.replace(imported, "from upgrader._validators import JsonSchemaValueException, "
+                                      "JsonSchemaValuesException\n")
         path = folder / f"{stem}.py"
         path.write_text(
             f"# Generated from {stem}.schema.json by `make validators`; do not edit.\n"

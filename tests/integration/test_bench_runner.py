@@ -32,7 +32,9 @@ def test_the_runner_writes_a_report_of_a_tiny_run(tmp_path: Path) -> None:
         assert heading in text, heading
     assert "| CPU |" in text and "| Python |" in text
     # Each judged measure has a median, a spread, its target and a verdict.
-    for measure in ("`upgrader run --cron`: wall time", "`upgrader run --cron`: peak RSS",
+    for measure in ("`upgrader run --cron (HTTP feed)`: wall time", "`upgrader run --cron (HTTP feed)`: peak RSS",
+                    "`upgrader run --cron (file:// feed)`: wall time",
+                    "`upgrader run --cron (file:// feed)`: peak RSS",
                     "`upgrader status --json`: wall time", "`upgrader status --json`: peak RSS"):
         row = next(line for line in text.splitlines() if line.startswith(f"| {measure} | 2 |"))
         assert " \u2013 " in row and ("**met**" in row or "**missed**" in row), row

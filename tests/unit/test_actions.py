@@ -152,3 +152,10 @@ def test_command_needing_a_release_in_a_run_without_one_does_not_start(
     with pytest.raises(ActionError, match=r"\{release\}"):
         command(a_context(project, {"run": ["{release}/hooks/x"]}, to_version=None))
     assert fake.calls == []
+
+
+def test_names_lists_exactly_what_the_action_modules_register() -> None:
+    # A workflow is checked against NAMES without importing the modules (a cron run stays light).
+    from upgrader import actions
+
+    assert set(REGISTRY) == actions.NAMES

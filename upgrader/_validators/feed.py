@@ -4,7 +4,7 @@
 SCHEMA_SHA256 = "1ea9f5da1f3561512d6c9e4abc399c4efdb28279c188bbfee4e481fd9da8f141"
 VERSION = "2.22.3"
 from decimal import Decimal
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+from upgrader._validators import JsonSchemaValueException, JsonSchemaValuesException
 
 
 NoneType = type(None)

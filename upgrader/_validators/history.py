@@ -4,7 +4,7 @@
 SCHEMA_SHA256 = "f8af84a1758b78d36707d7d85dc8357cfafce137d67a0cfde3bca020ce9d8d9a"
 VERSION = "2.22.3"
 from decimal import Decimal
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+from upgrader._validators import JsonSchemaValueException, JsonSchemaValuesException
 
 
 NoneType = type(None)

@@ -5,7 +5,7 @@ SCHEMA_SHA256 = "a80ee140dbd7f1ae078f1c2050279e805c5369974f64838cab52b4188055a1e
 VERSION = "2.22.3"
 from decimal import Decimal
 import re
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+from upgrader._validators import JsonSchemaValueException, JsonSchemaValuesException
 
 
 REGEX_PATTERNS = {

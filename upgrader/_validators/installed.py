@@ -4,7 +4,7 @@
 SCHEMA_SHA256 = "14cfb4cea01941942f0a0b661dea910032f6078c4527350d029ce74c2497afe3"
 VERSION = "2.22.3"
 from decimal import Decimal
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+from upgrader._validators import JsonSchemaValueException, JsonSchemaValuesException
 
 
 NoneType = type(None)

@@ -5,7 +5,7 @@ SCHEMA_SHA256 = "1c874cfc38ca19c9ae6deaa855d35d539c3aaaee51b733aebeb5b4a83f776e9
 VERSION = "2.22.3"
 from decimal import Decimal
 import re
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+from upgrader._validators import JsonSchemaValueException, JsonSchemaValuesException
 
 
 REGEX_PATTERNS = {

@@ -5,7 +5,7 @@ SCHEMA_SHA256 = "a0d77e7ad67aff75fb89e52a28687a60dcd3f0f24ae75113b673da350d27813
 VERSION = "2.22.3"
 from decimal import Decimal
 import re
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+from upgrader._validators import JsonSchemaValueException, JsonSchemaValuesException
 
 
 REGEX_PATTERNS = {

@@ -4,7 +4,7 @@
 SCHEMA_SHA256 = "d2b14aec88fdd1fd5b3c98472d3e0ba432aa85cf694f9addec31c7cf8a31eb04"
 VERSION = "2.22.3"
 from decimal import Decimal
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+from upgrader._validators import JsonSchemaValueException, JsonSchemaValuesException
 
 
 NoneType = type(None)

@@ -5,7 +5,7 @@ SCHEMA_SHA256 = "9541d09133299d68fd6294e561d600960a03517da25fc76f359eef30dbf9636
 VERSION = "2.22.3"
 from decimal import Decimal
 import re
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+from upgrader._validators import JsonSchemaValueException, JsonSchemaValuesException
 
 
 REGEX_PATTERNS = {

@@ -5,7 +5,7 @@ SCHEMA_SHA256 = "670a745fd95b1efd141720238244661dfa8f192c9031360201adc621c16d8fa
 VERSION = "2.22.3"
 from decimal import Decimal
 import re
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+from upgrader._validators import JsonSchemaValueException, JsonSchemaValuesException
 
 
 REGEX_PATTERNS = {

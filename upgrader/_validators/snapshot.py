@@ -5,7 +5,7 @@ SCHEMA_SHA256 = "02cc0cfdbd8876048f579a1ef2ab6afed95ec2ba38b500126997329dfc77c3c
 VERSION = "2.22.3"
 from decimal import Decimal
 import re
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+from upgrader._validators import JsonSchemaValueException, JsonSchemaValuesException
 
 
 REGEX_PATTERNS = {

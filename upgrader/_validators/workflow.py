@@ -5,7 +5,7 @@ SCHEMA_SHA256 = "214ebf80a4e16c33769441fa2d6d6ab131154fbc00fef118e647f979aca8a0a
 VERSION = "2.22.3"
 from decimal import Decimal
 import re
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+from upgrader._validators import JsonSchemaValueException, JsonSchemaValuesException
 
 
 REGEX_PATTERNS = {

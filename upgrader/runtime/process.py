@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import ctypes
 import os
 import signal
-import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
 
 from upgrader.errors import ActionError
 
@@ -98,10 +99,20 @@ class Result:
         return list(self.lines)[-count:]
 
 
+_prctl: Any = None  # libc's prctl(2), looked up (with ctypes) before the first child is started
+
+
+def _load_prctl() -> None:
+    global _prctl
+    if _prctl is None and sys.platform.startswith("linux"):
+        import ctypes
+
+        _prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def run(
@@ -117,7 +128,11 @@ def run(
     Output (stdout and stderr together) is passed line by line to ``on_line``. Raises
     ``ActionError`` when the program cannot be started; returns its result otherwise.
     """
+    import subprocess
+    import threading
+
     environment = child_environment(env)
+    _load_prctl()
     try:
         child = subprocess.Popen(
             argv,
