@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,13 +45,36 @@ def _at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
-def _wait_lock(parser: argparse.ArgumentParser) -> None:
+def _wait_lock(parser: Any) -> None:
     parser.add_argument("--wait-lock", metavar="S", type=float, default=0,
                         help="wait up to S seconds for another run to release the project")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+# Every command word (and alias); a test checks it names exactly what ``build_parser`` builds.
+COMMANDS = ("run", "update", "resume", "rollback", "reconfigure", "check", "status", "history", "graph",
+            "install", "remove", "doctor", "prune", "hold", "unhold", "snapshots", "projects")
+
+
+class _Unparsed(Exception):
+    """A command line the one-command parser does not take (see ``parse``)."""
+
+
+class _OneCommandParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _Unparsed(message)
+
+
+class _Skipped:
+    """A command ``build_parser(only=…)`` does not build: its arguments are not added."""
+
+    def add_argument(self, *_: Any, **__: Any) -> None:
+        return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line. With ``only`` (a command word), only that command is built, by a parser
+    that raises ``_Unparsed`` instead of printing an error: see ``parse``."""
+    parser = (argparse.ArgumentParser if only is None else _OneCommandParser)(
         prog="upgrader",
         description="Keep a self-hosted Docker Compose server up to date, safely and unattended.",
     )
@@ -60,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     shared = argparse.ArgumentParser(add_help=False)
     _global_options(shared, suppress=True)
 
-    def command(name: str, help_text: str, aliases: Sequence[str] = ()) -> argparse.ArgumentParser:
+    def command(name: str, help_text: str, aliases: Sequence[str] = ()) -> Any:
+        if only is not None and only != name and only not in aliases:
+            return _Skipped()
         return commands.add_parser(name, help=help_text, description=help_text,
                                    parents=[shared], aliases=list(aliases))
 
@@ -140,9 +166,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line. Building every command's parser costs a cron run more than all its
+    work (argparse looks up a translation for each help text), so the command the line names is
+    parsed by a parser of that command alone; whatever that parser does not take (a help request,
+    a project named like a command, a mistake) is parsed again by the whole parser, which says
+    what is wrong in its usual words."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not {"-h", "--help", "--version"} & set(words):
+        word = next((word for word in words if word in COMMANDS), None)
+        if word is not None:
+            with contextlib.suppress(_Unparsed):
+                return build_parser(only=word).parse_args(words)
+    return build_parser().parse_args(words)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    arguments = parser.parse_args(argv)
+    arguments = parse(argv)
     logging.basicConfig(level=logging.DEBUG if arguments.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from upgrader.runtime import process
