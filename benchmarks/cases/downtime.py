@@ -101,20 +101,28 @@ class Poller:
         if self._thread is not None:
             self._thread.join()
 
-    def outage(self) -> float:
-        """The longest run of failed polls: from its first failed poll to the next good one."""
-        longest = 0.0
+    def span(self) -> tuple[float, float]:
+        """The longest run of failed polls: its first failed poll and the next good one, in
+        ``time.time()`` (wall clock, as Docker's events are), or (0, 0) when no poll failed."""
+        longest = (0.0, 0.0)
         first_failed: float | None = None
         for started, answer in self.polls:
             if answer is None:
                 if first_failed is None:
                     first_failed = started
             elif first_failed is not None:
-                longest = max(longest, started - first_failed)
+                if started - first_failed > longest[1] - longest[0]:
+                    longest = (first_failed, started)
                 first_failed = None
         if first_failed is not None:
             raise BenchError("the service was still down when polling ended")
-        return longest
+        offset = time.time() - time.monotonic()
+        return (longest[0] + offset, longest[1] + offset) if longest[1] else longest
+
+    def outage(self) -> float:
+        """The longest run of failed polls: from its first failed poll to the next good one."""
+        first, good = self.span()
+        return good - first
 
 
 def sizes(bench: Bench) -> list[tuple[str, int]]:
@@ -162,10 +170,10 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def compose_base(compose: list[str], folder: Path) -> list[str]:
-    """Compose on ``folder``'s compose.yaml as project NAME (the export's compose.yaml only: the
-    owner's labels of ``compose.upgrader.yaml`` are upgrader's, not a person's)."""
-    return [*compose, "-p", NAME, "--project-directory", str(folder), "-f", str(folder / "compose.yaml")]
+def compose_base(compose: list[str], folder: Path, name: str = NAME) -> list[str]:
+    """Compose on ``folder``'s compose.yaml as project ``name`` (the export's compose.yaml only:
+    the owner's labels of ``compose.upgrader.yaml`` are upgrader's, not a person's)."""
+    return [*compose, "-p", name, "--project-directory", str(folder), "-f", str(folder / "compose.yaml")]
 
 
 def seed_volume() -> None:
