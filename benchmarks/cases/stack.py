@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.cases.downtime import BEFORE, NEW, OLD, Poller, compose_base
+from benchmarks.cases.downtime import BEFORE, NEW, OLD, Poller, by_hand_folder, compose_base
 from benchmarks.common import (
     Bench,
     BenchError,
@@ -207,13 +207,17 @@ def phases(span: tuple[float, float], events: list[dict[str, Any]]) -> dict[str,
 
 @dataclass
 class Samples:
-    outages: dict[str, list[float]] = field(default_factory=lambda: {"floor": [], "upgrade": []})
+    outages: dict[str, list[float]] = field(default_factory=lambda: {"floor": [], "upgrade": [], "inplace": []})
     runs: list[float] = field(default_factory=list)
     steps: dict[str, list[float]] = field(default_factory=dict)
     phases: dict[str, dict[str, list[float]]] = field(default_factory=lambda: {"floor": {}, "upgrade": {}})
     floor_commands: dict[str, list[float]] = field(default_factory=dict)
     methods: set[str] = field(default_factory=set)
-    migrate: dict[str, list[float]] = field(default_factory=lambda: {"floor": [], "upgrade": []})
+    migrate: dict[str, list[float]] = field(default_factory=lambda: {"floor": [], "upgrade": [], "inplace": []})
+    inplace_up: list[float] = field(default_factory=list)
+    inplace_cut: dict[str, list[float]] = field(default_factory=dict)
+    db_restarted: list[bool] = field(default_factory=list)
+    migrated_first: list[bool] = field(default_factory=list)
 
     def timeline(self, variant: str, span: tuple[float, float], since: float) -> None:
         events = docker_events(since, time.time())
@@ -285,6 +289,31 @@ def floor(compose: list[str], export: Path, port: int, samples: Samples) -> None
     samples.migrate["floor"].append(migrate_seconds())
 
 
+def in_place(compose: list[str], folder: Path, port: int, samples: Samples) -> None:
+    """By hand, in place: pull while 1.0.0 serves, then ``up -d --wait`` of 1.1.0 (installed by hand,
+    so without upgrader's labels: Compose leaves the unchanged db running)."""
+    base = compose_base(compose, folder, NAME)
+    since = time.time()
+    with Poller(port) as poller:
+        measure([*base, "pull", "--quiet"]).check("compose pull (in place)")
+        up = measure([*base, "up", "-d", "--wait"]).check("compose up -d --wait (in place)")
+        poller.settle(NEW)
+    span = poller.span()
+    samples.outages["inplace"].append(span[1] - span[0])
+    samples.inplace_up.append(up.wall)
+    events = docker_events(since, time.time())
+    samples.db_restarted.append(any(event["service"] == "db" and event["status"] == "start" for event in events))
+    web_stopped = _first(events, "web", "kill", since) or _first(events, "web", "die", since)
+    migrated = _first(events, "migrate", "die", since)
+    if web_stopped is not None and migrated is not None:
+        samples.migrated_first.append(migrated <= web_stopped)
+    web_started = _first(events, "web", "start", span[0] - 5)
+    if web_started is not None:
+        samples.inplace_cut.setdefault("web stopping → started", []).append(web_started - span[0])
+        samples.inplace_cut.setdefault("web answers", []).append(span[1] - web_started)
+    samples.migrate["inplace"].append(migrate_seconds())
+
+
 def run(bench: Bench) -> CaseResult:
     from tests.rig import free_port, local_image, remove_local_images, write_index
 
@@ -304,24 +333,40 @@ def run(bench: Bench) -> CaseResult:
     write_index(feed, [release_archive(feed / f"acme-server-{version}.tar.gz", version, pg_ref, refs[version])
                        for version in (OLD, NEW)])
     new_refs = sorted(refs[NEW].values())  # the database's image is the same in both releases
+    # By hand, the person unpacks each release into the same folder (a bind mount's source, ./config,
+    # stays the same path, so Compose sees db unchanged).
+    by_hand = case_dir / "by-hand"
     samples = Samples()
     volume_sizes = []
-    for repetition in range(bench.reps(5, 2)):
-        bench.log(f"  repetition {repetition + 1}")
+    for repetition in range(bench.reps(4, 2)):
+        order = ("upgrade", "inplace") if repetition % 2 == 0 else ("inplace", "upgrade")
+        bench.log(f"  repetition {repetition + 1} ({', '.join(order)})")
         try:
-            cleanup()
-            root = fresh(case_dir / f"root-{repetition}")
-            settings: dict[str, object] = {"feed": feed.as_uri() + "/", "workflow": "upgrade", "health_timeout": 180,
-                                           "values": {"HTTP_PORT": str(port)}, "snapshot": {"enabled": False}}
-            write_project(root, NAME, settings)
-            upgrader(root, NAME, "run", "--to", OLD, "--cron").check(f"installing {OLD}")
-            volume_sizes.append(volume_size())
-            remove_local_images(new_refs)
-            present = [reference for reference in new_refs if local_image(reference)]
-            if present:
-                raise BenchError(f"{present} still present before the upgrade")
-            upgrade(root, settings, port, samples)
-            floor(compose, root / "projects" / NAME / "export", port, samples)
+            for variant in order:
+                cleanup()
+                if variant == "upgrade":
+                    root = fresh(case_dir / f"root-{repetition}")
+                    settings: dict[str, object] = {
+                        "feed": feed.as_uri() + "/", "workflow": "upgrade", "health_timeout": 180,
+                        "values": {"HTTP_PORT": str(port)}, "snapshot": {"enabled": False}}
+                    write_project(root, NAME, settings)
+                    upgrader(root, NAME, "run", "--to", OLD, "--cron").check(f"installing {OLD}")
+                else:
+                    by_hand_folder(feed / f"acme-server-{OLD}.tar.gz", by_hand, port)
+                    measure([*compose_base(compose, by_hand, NAME), "up", "-d", "--wait"]).check(
+                        f"compose up -d --wait of {OLD} (installing by hand)")
+                volume_sizes.append(volume_size())
+                remove_local_images(new_refs)
+                present = [reference for reference in new_refs if local_image(reference)]
+                if present:
+                    raise BenchError(f"{present} still present before the upgrade")
+                if variant == "upgrade":
+                    upgrade(root, settings, port, samples)
+                    floor(compose, root / "projects" / NAME / "export", port, samples)
+                else:
+                    by_hand_folder(feed / f"acme-server-{NEW}.tar.gz", by_hand, port)
+                    in_place(compose, by_hand, port, samples)
+                    floor(compose, by_hand, port, samples)
         finally:
             cleanup()
     result.rows = rows(samples)
@@ -353,7 +398,17 @@ def rows(samples: Samples) -> list[Row]:
                            f"snapshot method {', '.join(sorted(samples.methods))}")
     judge(upgrade_row, upgrade_row.median / base.median, LIMIT)
     upgrade_row.bounds = bounds(samples, upgrade_row.median, base.median)
-    return [base, upgrade_row]
+    cut = samples.inplace_cut
+    restarted = sum(samples.db_restarted)
+    inplace = Row("realistic stack: by hand, in place: `compose pull`, then `compose up -d --wait` of 1.1.0", "s",
+                  samples.outages["inplace"], ratio_to="× floor",
+                  note=f"`up -d --wait` {median(samples.inplace_up):.2f} s; down for web stopping → started "
+                       f"{median(cut.get('web stopping → started', [])):.2f} + web answers "
+                       f"{median(cut.get('web answers', [])):.2f} s (medians); db restarted in {restarted} of "
+                       f"{len(samples.db_restarted)}; migrate done before the old web stopped in "
+                       f"{sum(samples.migrated_first)} of {len(samples.migrated_first)}; no snapshot; for comparison")
+    inplace.ratio = inplace.median / base.median
+    return [base, upgrade_row, inplace]
 
 
 def timeline_note(samples: Samples, variant: str) -> str:
@@ -378,8 +433,20 @@ def bounds(samples: Samples, upgrade: float, base: float) -> str:
         f"{sum(median(up[name]) for name, _ in PHASES[1:]):.2f} s of upgrader's downtime. With snapshots on, the "
         "database must be stopped for the snapshot's second pass, so upgrader pays that chain as the floor does; "
         "it can only be shorter than the floor in the first phase (how fast the old stack is stopped and the "
-        "new one started)."
+        "new one started). The in-place recreate by hand (the last row, no snapshot) shows what the database's "
+        f"restart costs: it was down {median(samples.outages['inplace']):.2f} s; Compose left the unchanged db "
+        f"running (restarted in {sum(samples.db_restarted)} of {len(samples.db_restarted)} runs) and "
+        f"{migration_order(samples)}"
+        ". A database that keeps running cannot be snapshotted consistently by copying its volume, so with "
+        "snapshots on upgrader pays the restart."
     )
+
+
+def migration_order(samples: Samples) -> str:
+    runs, first = len(samples.migrated_first), sum(samples.migrated_first)
+    if runs and first == runs:
+        return "ran the migration while the old web still served"
+    return f"stopped the old web before it ran the migration (in {runs - first} of {runs} runs)"
 
 
 def breakdown(samples: Samples) -> str:
@@ -396,9 +463,12 @@ def breakdown(samples: Samples) -> str:
         lines.append(f"| {label} | " + " | ".join(f"{median(cut.get(name, [])):.3f}" for name, _ in PHASES)
                      + f" | {median(samples.outages[variant]):.3f} |")
     lines += ["", "The phases: " + "; ".join(f"*{name}*: {what}" for name, what in PHASES) + ". The migration "
-              f"container itself ran {median(samples.migrate['upgrade']):.2f} s in the upgrade (1.1.0's "
-              f"migration, applied) and {median(samples.migrate['floor']):.2f} s in the floor (the same "
-              "migration again, with nothing left to do) (medians, from its StartedAt and FinishedAt)."]
+              f"container itself ran {median(samples.migrate['upgrade']):.2f} s in the upgrade and "
+              f"{median(samples.migrate['inplace']):.2f} s in the in-place recreate (1.1.0's migration, applied), "
+              f"{median(samples.migrate['floor']):.2f} s in the floor (the same migration again, with nothing "
+              "left to do) (medians, from its StartedAt and FinishedAt): the *migrate* phase is mostly Compose "
+              "noticing that db is healthy and creating and starting the container, and *web start* mostly "
+              "Compose noticing that migrate has exited."]
     steps = [step for step in samples.steps if step != "stop → start"]
     lines += ["", "upgrader's steps (median seconds, from its journals; the server is down from `stop` to `start`, "
               "`health` overlaps the first answers) and the floor's two Compose commands:", "",
@@ -427,6 +497,11 @@ def method(megabytes: float) -> str:
         "{enabled: true, method: auto}`, and `upgrader run --cron` upgrades with the `upgrade` workflow (the "
         "journal confirms the volume's copy) while case 1's poller asks web for /version every 50 ms; then the "
         "floor on the same stack: `compose down` then `compose up -d --wait` of upgrader's 1.1.0 export "
-        "(compose.yaml only), polled the same way. Downtime is the longest run of failed polls. The judged ratio "
-        "is of the medians."
+        "(compose.yaml only), polled the same way. For comparison, in each repetition too (alternating which "
+        "goes first), the in-place recreate by hand: 1.0.0 installed by hand (`compose -p bench-stack up -d "
+        "--wait` in a folder holding 1.0.0's package unpacked and a `.env`, so without upgrader's labels), "
+        "1.1.0's images removed, 1.1.0's package unpacked in place of 1.0.0's in the same folder, then "
+        "`compose pull` and `compose up -d --wait` there (Compose recreates what changed), polled the same way, "
+        "and the floor after it on its stack. Downtime is the longest run of failed polls. The judged ratio is of "
+        "the medians."
     )
