@@ -66,11 +66,12 @@ _SNAPSHOT_DOWNTIME = (
 
 NOTES: dict[str, str] = {
     "snapshot.downtime": _SNAPSHOT_DOWNTIME,
-    "stack.upgrade": "The phase table of section 7 says where each second goes. Both figures hold the "
-    "published port's delay (case 1, about 1 s) and Docker's first healthcheck of db one `interval` (1 s) "
-    "after it starts (Docker Engine 20.10 has no `start_interval`); a stack with the more common 5–30 s "
-    "interval waits that long instead, in upgrader and in the floor alike. The poller's resolution is "
-    "50 ms (0.25 s in the published port's dead second).",
+    "stack.upgrade": "The phase table of section 7 says where each second goes. Both figures hold "
+    "Docker's first healthcheck of db, one `interval` (1 s) after it starts (Docker Engine 20.10 has no "
+    "`start_interval`; a stack with the more common 5–30 s interval waits that long instead, in upgrader "
+    "and in the floor alike), and Compose's own waits on `depends_on` (it notices a healthy db and an "
+    "exited migrate by polling). The poller's resolution is 50 ms (0.25 s while the port is open and "
+    "nothing answers).",
     "cron.run.wall": _CRON_IMPORTS,
     "cron.status.wall": "The same cause as `run --cron`'s: start-up imports (`status` never imports "
     "feed.py; it reads and validates run.json, installed.json and quarantine.json). Before commit "

@@ -337,7 +337,7 @@ def run(bench: Bench) -> CaseResult:
         hand = by_hand_folder(feed / f"acme-server-{NEW}.tar.gz", case_dir / "by-hand", port)
         new_refs = sorted(refs[NEW].values())
         samples = Samples()
-        for repetition in range(bench.reps(5, 2)):
+        for repetition in range(bench.reps(4, 2)):
             shift = repetition % len(VARIANTS)
             order = VARIANTS[shift:] + VARIANTS[:shift]  # each variant goes first as often as the others
             bench.log(f"  {label}: repetition {repetition + 1} ({', '.join(order)})")
@@ -483,10 +483,10 @@ def silence(tables: list[tuple[str, Samples]]) -> str:
                                                                      ("vendor", "vendor's order"), ("floor", "floor"))))
     return (
         "How each downtime ends: its last failed polls are not refused but get no answer in 0.25 s: the new web's "
-        "published port accepts connections (Docker's `docker-proxy` listens from the container's start) before "
-        "the web behind it answers. The silent end of each downtime, from its first poll that timed out to the "
-        "first answer (medians): " + "; ".join(cells) + ". Every way of upgrading starts the new web once, so "
-        "each pays this once; what differs between them is what comes before it."
+        "published port accepts connections (Docker's `docker-proxy` listens once the container is being "
+        "started) before the web behind it answers. The silent end of each downtime, from its first poll that "
+        "timed out to the first answer (medians): " + "; ".join(cells) + ". Every way of upgrading starts the "
+        "new web once, so each pays this once; what differs between them is what comes before it."
     )
 
 

@@ -183,7 +183,7 @@ PHASES = (
     ("db health", "db started → db healthy (Docker's first healthcheck runs one `interval`, 1 s, after the start)"),
     ("migrate", "db healthy → migrate exited 0 (its container created and started, the migration run)"),
     ("web start", "migrate exited → web's container started"),
-    ("web answers", "web started → its first answer to the poller (the published port's delay, case 1)"),
+    ("web answers", "web's container started → its first answer to the poller"),
 )
 
 
