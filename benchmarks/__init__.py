@@ -1,6 +1,7 @@
-"""upgrader's benchmark suite (issue 7): downtime, downtime with a data snapshot of 1 GiB, the cost
-of a cron run with nothing to do, download, pull and engine overhead, measured on the real rig and
-written to docs/performance.md.
+"""upgrader's benchmark suite (issues 7 and 14): downtime (against the floor, the in-place recreate
+by hand and the vendor's order), downtime with a data snapshot of 1 GiB, downtime of a realistic
+stack (PostgreSQL, a migration job, web, worker), the cost of a cron run with nothing to do,
+download, pull and engine overhead, measured on the real rig and written to docs/performance.md.
 
 Run it with ``make bench`` (everything, about 20 minutes) or ``python -m benchmarks --quick``. The
 suite uses its own registry port (``UPGRADER_RIG_REGISTRY``, default 127.0.0.1:5001 here, so that

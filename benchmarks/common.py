@@ -42,6 +42,7 @@ class Row:
     met: bool | None = None  # None: no target
     note: str = ""
     key: str = ""  # where the "what bounds it" note is looked up when the target is missed
+    bounds: str = ""  # what bounds it, worded by the case from this run's own figures (before the note)
     higher_is_better: bool = False
     limit: float | None = None  # the target, in the unit of ``ratio``
     at_least: bool = False  # the target is ratio ≥ limit (else ≤)
@@ -188,6 +189,23 @@ def step_seconds(events: list[dict[str, Any]], step: str) -> float:
     started = next(e for e in events if e["event"] == "step_started" and e["step"] == step)
     done = next(e for e in events if e["event"] == "step_done" and e["step"] == step)
     return parse_ts(done["ts"]) - parse_ts(started["ts"])
+
+
+def steps_done(events: list[dict[str, Any]], skip: Sequence[str] = ()) -> dict[str, float]:
+    """Every step the run completed, in the order it ran, with its seconds (``skip``: left out)."""
+    found: dict[str, float] = {}
+    for event in events:
+        if event["event"] == "step_done" and event["step"] not in skip and event["step"] not in found:
+            found[event["step"]] = step_seconds(events, event["step"])
+    return found
+
+
+def event_time(events: list[dict[str, Any]], kind: str, step: str) -> float | None:
+    """When the first ``kind`` event of ``step`` was journaled, or None."""
+    for event in events:
+        if event["event"] == kind and event.get("step") == step:
+            return parse_ts(event["ts"])
+    return None
 
 
 def write_project(root: Path, name: str, settings: dict[str, Any]) -> Path:

@@ -26,15 +26,16 @@ from benchmarks.common import REPO, Bench, CaseResult, Row
 
 CACHE = Path(os.environ.get("UPGRADER_BENCH_CACHE", "/var/tmp/upgrader-bench"))
 # The order of the report; cheap cases first, so that a failing Docker case is reached last.
-# snapshot follows downtime: the same question (how long is the server down) with a data snapshot.
-ORDER = ("downtime", "snapshot", "cron", "download", "pull", "engine")
+# snapshot and stack follow downtime: the same question (how long is the server down) with a data
+# snapshot of 1 GiB, and with a database, a migration job and dependencies between the services.
+ORDER = ("downtime", "snapshot", "stack", "cron", "download", "pull", "engine")
 
 
 def _case(name: str) -> Callable[[Bench], CaseResult]:
-    from benchmarks.cases import cron, download, downtime, engine, pull, snapshot
+    from benchmarks.cases import cron, download, downtime, engine, pull, snapshot, stack
 
-    return {"downtime": downtime.run, "snapshot": snapshot.run, "cron": cron.run, "download": download.run,
-            "pull": pull.run, "engine": engine.run}[name]
+    return {"downtime": downtime.run, "snapshot": snapshot.run, "stack": stack.run, "cron": cron.run,
+            "download": download.run, "pull": pull.run, "engine": engine.run}[name]
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
