@@ -14,19 +14,19 @@ longer imports what only a run that works needs: requests (only for an http(s) f
 (the index is retried by a loop), filelock (the lock is a plain `flock(2)`), fastjsonschema (the \
 generated validators raise their own exceptions), the action modules (a workflow is checked \
 against `actions.NAMES`), subprocess and ctypes (until a program is started), `upgrader.cron`; \
-YAML without an alias is parsed by libyaml. About 190 modules are left for a `file://` feed \
-(390 before). What bounds it now is what the work needs as written: PyYAML (`import yaml` loads \
-every pure-Python module of the package and compiles the reader's Unicode regexes even when \
-libyaml parses, ~13–15 ms under importtime), argparse and the 17 subcommand parsers built on \
-every start (each ArgumentParser asks gettext for its translations, ~8 ms), logging and \
-logging.handlers (the cron log, ~12 ms), dataclasses (inspect, ast, dis: ~7 ms), semver (~4 ms), \
-pathlib, typing, hashlib, and upgrader's own 23 modules (~17 ms: dataclass methods generated and \
-regexes compiled at import). On this machine the standard-library part alone, `python -c "import \
-argparse, logging, dataclasses, pathlib, json, yaml, re, typing, datetime"`, took 55 ms over a bare \
-interpreter (3.9 ×) while the other suites ran. Reaching 4 × needs an idle path that does not \
-import these: e.g. project.yaml and the workflow cached as JSON beside the state, keyed by their \
-sha256 (no PyYAML), and a command line parsed without building every subparser. Those change \
-how upgrader reads its configuration, and are left to a decision.
+YAML without an alias is parsed by libyaml; the command line is parsed by a parser of the named \
+command alone (`cli.parse`: building all 17 cost more than the run's work). About 190 modules \
+are left for a `file://` feed (390 before). What bounds it now is what the work needs as \
+written: PyYAML (`import yaml` loads every pure-Python module of the package and compiles the \
+reader's Unicode regexes even when libyaml parses, ~13–15 ms under importtime), argparse itself, \
+logging and logging.handlers (the cron log, ~12 ms), dataclasses (inspect, ast, dis: ~7 ms), \
+semver (~4 ms), pathlib, typing, hashlib, and upgrader's own 23 modules (~17 ms: dataclass \
+methods generated and regexes compiled at import). On this machine the standard-library part \
+alone, `python -c "import argparse, logging, dataclasses, pathlib, json, yaml, re, typing, \
+datetime"`, took 55 ms over a bare interpreter (3.9 ×) while the other suites ran. Reaching 4 × \
+needs an idle path that does not import these: e.g. project.yaml and the workflow cached as JSON \
+beside the state, keyed by their sha256 (no PyYAML), and no dataclasses on the idle path. Those \
+change how upgrader reads its configuration, and are left to a decision.
 """
 
 _CRON_HTTP = _CRON_IMPORTS + """
