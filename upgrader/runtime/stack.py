@@ -21,10 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from upgrader.errors import ActionError
+from upgrader.runtime.engine import ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL
 
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-ONEOFF_LABEL = "com.docker.compose.oneoff"
 TIMEOUT = 10.0
 
 
