@@ -622,10 +622,12 @@ def check_invariant(baseline: Baseline, *, versions: Iterable[str], outcome: str
         assert (run["from"], run["state"]) == (answered, "idle"), f"rolled back, but {answered} answers: {run}"
 
     # Stop and start in place leave containers behind by design; none may be of another release.
+    # (The ``sidecar`` layout's service runs 1.0.0's image in every release.)
     listed = subprocess.run(["docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={project.name}",
-                             "--format", "{{.Names}} {{.Image}}"], capture_output=True, text=True, check=True)
-    stale = [line for line in listed.stdout.splitlines()
-             if not line.split(" ", 1)[1].rsplit(":", 1)[-1].startswith(str(answered))]
+                             "--format", '{{.Names}} {{.Image}} {{.Label "com.docker.compose.service"}}'],
+                            capture_output=True, text=True, check=True)
+    stale = [line for line in listed.stdout.splitlines() if not line.endswith(" sidecar")
+             and not line.split(" ")[1].rsplit(":", 1)[-1].startswith(str(answered))]
     assert not stale, f"{answered} answers, but the project still has containers {stale}"
 
     assert_state_valid(project.root, project.name)

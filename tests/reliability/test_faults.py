@@ -1,9 +1,11 @@
 """The fault-injection matrix on the real rig (issue 6 §1).
 
 For each state of both shipped workflows (``upgrade``, ``classic``), and in the middle of each long
-step (download, pull, start, health) and of the data snapshot's restore, ``upgrader run`` is
-SIGKILLed; then ``resume``, ``rollback`` or a later cron-style ``run --cron`` must bring the server
-(and its data) to a good state. Then the whole-machine faults: the feed stopped mid-download, the
+step (download, pull, start, health), of the data snapshot's restore and of the ``down`` + ``up`` a
+start Compose refused in place falls back to, and at three states of a release that renames a
+service or changes the network (in place, DESIGN §13), ``upgrader run`` is SIGKILLed; then
+``resume``, ``rollback`` or a later cron-style ``run --cron`` must bring the server (and its data)
+to a good state. Then the whole-machine faults: the feed stopped mid-download, the
 registry stopped mid-pull, the disk filling up during download, extraction or the snapshot's
 second pass (the root on a small tmpfs), a "reboot" (every process killed, then the crontab's
 @reboot line), and the Docker Engine restarted mid-run. After each: ``check_invariant`` (see
@@ -135,6 +137,50 @@ def test_killed_while_a_changed_layout_goes_in(project: RelProject, layout: str,
     assert process.poll() is None, f"run ended ({process.returncode}) before {state}\n{project.output_of(process)}"
     kill(process)
 
+    follow_up(project, baseline, which)
+
+
+# -- SIGKILL inside the down + up a start falls back to (DESIGN §13) -------------------------------
+
+FALLBACK_CASES = [_param(point, which, short=(point, which) == ("down", "resume"))
+                  for point in ("down", "up") for which in FOLLOW_UPS]
+
+
+def pruning_workflow(project: RelProject) -> Path:
+    """The ``upgrade`` workflow with a step before ``start`` that removes the project's network,
+    as ``docker network prune`` does to a stopped project: an unchanged service's old container
+    then cannot be started in place, and ``start`` falls back to ``down`` + ``up``."""
+    from upgrader.workflow import resolve
+
+    text = resolve("upgrade", project.test_dir).read_text().replace("states: [", "states: [pruned, ").replace(
+        "  - {name: start,     from: pulled,",
+        f'  - {{name: prune, from: pulled, to: pruned, action: command, run: [docker, network, rm, '
+        f'"{project.name}_default"]}}\n  - {{name: start,     from: pruned,')
+    path = project.test_dir / "upgrade-prune.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("point", "which"), FALLBACK_CASES)
+def test_killed_in_the_fallback_of_a_start(project: RelProject, point: str, which: str) -> None:
+    """1.1.0's start is refused in place (a service unchanged, its old container's network
+    pruned): SIGKILL inside the fallback's `down`, or its `up`, then the follow-up."""
+    project.publish("1.0.0", layout="sidecar")
+    result = project.cli("run", "--to", "1.0.0")
+    assert result.returncode == 0, result.output
+    project.seed_volume()
+    project.configure(pruning_workflow(project))
+    project.publish("1.1.0", layout="sidecar")
+    baseline = Baseline.take(project)
+
+    # compose.up's first call in the run is the in-place start; the fallback's is the second.
+    kill_point = KillPoint(f"upgrader.runtime.compose.{point}", call=1 if point == "down" else 2, after_seconds=0.1)
+    killed = run_with_kill_point(kill_point, ["--root", str(project.root), "-n", project.name, "run"],
+                                 project.test_dir / "kill.json", env=project.env())
+
+    assert killed.killed and killed.report is not None and killed.report["inside"], killed.output
+    assert project.events("start_fallback", "start"), "the start never fell back"
+    assert project.status()["interrupted"]
     follow_up(project, baseline, which)
 
 
