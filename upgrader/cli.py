@@ -52,7 +52,7 @@ def _wait_lock(parser: Any) -> None:
 
 # Every command word (and alias); a test checks it names exactly what ``build_parser`` builds.
 COMMANDS = ("run", "update", "resume", "rollback", "reconfigure", "check", "status", "history", "graph",
-            "install", "remove", "doctor", "prune", "hold", "unhold", "snapshots", "projects")
+            "install", "remove", "doctor", "prune", "hold", "unhold", "snapshots", "projects", "release")
 
 
 class _Unparsed(Exception):
@@ -65,10 +65,11 @@ class _OneCommandParser(argparse.ArgumentParser):
 
 
 class _Skipped:
-    """A command ``build_parser(only=…)`` does not build: its arguments are not added."""
+    """A command ``build_parser(only=…)`` does not build: whatever is asked of it (arguments,
+    subcommands) is not added."""
 
-    def add_argument(self, *_: Any, **__: Any) -> None:
-        return None
+    def __getattr__(self, _: str) -> Any:
+        return lambda *_, **__: self
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -163,6 +164,24 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     projects = command("projects", "list the projects under <root>/projects")
     projects.add_argument("--json", action="store_true", help="print a JSON array")
+
+    release = command("release", "the publisher's side: make a signing key, pack a release")
+    actions = release.add_subparsers(dest="release_command", required=True, metavar="ACTION")
+    keygen = actions.add_parser("keygen", help="write a new Ed25519 key (0600); print its public key",
+                                description="write a new Ed25519 private key to KEYFILE (mode 0600, never over "
+                                            "a file) and print its public key as project.yaml's public_key")
+    keygen.add_argument("keyfile", metavar="KEYFILE", type=Path)
+    pack = actions.add_parser("pack", help="make the release package of a folder",
+                              description="make <product>-<version>.tar.gz from DIR (compose.yaml, "
+                                          "defaults.env, config/, hooks/): release.json written from it, "
+                                          "the same bytes for the same input")
+    pack.add_argument("folder", metavar="DIR", type=Path)
+    pack.add_argument("--version", required=True, metavar="V", dest="release_version",
+                      help="the release's version (SemVer)")
+    pack.add_argument("--product", metavar="P", help="the product (default: DIR/release.json's)")
+    pack.add_argument("--out", metavar="FOLDER", type=Path, help="where the package goes (default: here)")
+    pack.add_argument("--pin-digests", action="store_true",
+                      help="write each image with the digest its registry has (name:tag@sha256:…)")
     return parser
 
 
@@ -240,10 +259,25 @@ def _json_failure(arguments: argparse.Namespace, error: UpgraderError) -> None:
         ui.print_json(report([Check("doctor", False, str(error))]))
 
 
+def _release(arguments: argparse.Namespace) -> int:
+    """``upgrader release …``: the publisher's commands, which need no server root."""
+    from upgrader.commands import release
+
+    if arguments.release_command == "keygen":
+        sys.stdout.write(release.keygen(arguments.keyfile) + "\n")
+    else:
+        made = release.pack(arguments.folder, arguments.release_version, product=arguments.product,
+                            out=arguments.out, pin_digests=arguments.pin_digests)
+        sys.stdout.write(f"{made}\n")
+    return EXIT_OK
+
+
 def _dispatch(arguments: argparse.Namespace) -> int:
     from upgrader.project import find_root
 
     command = arguments.command
+    if command == "release":
+        return _release(arguments)
     cron = getattr(arguments, "cron", False)
     out = _console
     options = app.Options(

@@ -160,17 +160,19 @@ def services(export: Path) -> list[str]:
     return [line.strip() for line in result.lines if line.strip()]
 
 
-def config(export: Path) -> dict[str, Any]:
+def config(export: Path, env_file: Path | None = None, environment: dict[str, str] | None = None,
+           ) -> dict[str, Any]:
     """The export's Compose model as Compose itself resolves it (``config --format json``): values
-    interpolated from its ``.env``, every volume in long syntax, a bind mount's ``source`` an
-    absolute path. Raises ``ActionError`` (the release's fault) when the file is not valid."""
+    interpolated from its ``.env`` (or ``env_file``), every volume in long syntax, a bind mount's
+    ``source`` an absolute path. ``environment``: the whole environment Compose runs with (by
+    default upgrader's own). Raises ``ActionError`` (the release's fault) when the file is not valid."""
     argv = [*command(), "--project-directory", str(export), "-f", str(export / "compose.yaml"),
-            "config", "--format", "json"]
+            *(["--env-file", str(env_file)] if env_file is not None else []), "config", "--format", "json"]
     # Not process.run: the model may be longer than the lines it keeps, and Compose's warnings
     # (a variable not set) go to stderr, which must stay out of the JSON.
     try:
         result = subprocess.run(argv, cwd=str(export), capture_output=True, text=True, timeout=60,
-                                stdin=subprocess.DEVNULL, check=False)
+                                stdin=subprocess.DEVNULL, check=False, env=environment)
     except subprocess.TimeoutExpired:
         raise ActionError(f"docker compose config of {export} did not answer within 60 s") from None
     except OSError as error:

@@ -152,6 +152,21 @@ def digest(reference: str) -> str | None:
     return str(found.id)
 
 
+def registry_digest(reference: str) -> str | None:
+    """The digest (``sha256:…``) ``reference``'s registry has for it now, asked through the
+    engine (its credentials and proxy); None when the registry does not have it."""
+    import docker.errors
+
+    try:
+        return str(client().images.get_registry_data(reference).id)
+    except docker.errors.NotFound:
+        return None
+    except docker.errors.APIError as error:
+        if error.status_code in (401, 403, 404) or "not found" in str(error).lower():
+            return None
+        raise ActionError(f"asking the registry for {reference}: {error.explanation or error}") from None
+
+
 def tag(image_id: str, reference: str) -> None:
     """Point ``reference`` at ``image_id`` again (bring back exactly what ran before)."""
     repository, tag_name = split_reference(reference)
