@@ -40,6 +40,25 @@ def _failure(service: str, name: str, why: str) -> ActionError:
                        retryable=False, release_fault=True)
 
 
+def failed_since(project: str, export: Path, began: float) -> ActionError | None:
+    """The failure of a service of ``export`` whose container started at ``began`` (a time.time())
+    or later and then exited non-zero, restarted or turned unhealthy, with its last log lines;
+    None when no container of this start failed (what failed was Compose, not a service)."""
+    from upgrader.runtime import compose, engine
+
+    expected = set(compose.services(export))
+    for container in engine.containers(project):
+        if container.service not in expected or _running_for(container.started_at) > time.time() - began + 1:
+            continue  # not a service of this export, or a container that ran before this start
+        if container.status in ("exited", "dead") and container.exit_code != 0:
+            return _failure(container.service, container.name, f"exited with status {container.exit_code}")
+        if container.restarts > 0 or container.status == "restarting":
+            return _failure(container.service, container.name, "is restarting")
+        if container.health == "unhealthy":
+            return _failure(container.service, container.name, "is unhealthy")
+    return None
+
+
 def wait_until_healthy(context: Context, export: Path) -> None:
     """Poll the project's containers until every service of ``export`` is healthy."""
     from upgrader.runtime import compose, engine

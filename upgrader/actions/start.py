@@ -12,25 +12,49 @@ fail. An engine that is not there is not a refusal: that error goes up as it is.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from upgrader.actions.base import Context, register
 from upgrader.errors import ActionError
 
 
-def start_export(context: Context, export: Path) -> None:
-    """``compose up`` of ``export`` in place; ``down`` + ``up`` when Compose refuses that."""
+def _up(context: Context, export: Path) -> None:
+    """``compose up`` of ``export``; when it fails because a service it started failed (a one-shot
+    job that exited non-zero, a dependency that turned unhealthy), that service's failure with its
+    last log lines, as the health wait says it, rather than Compose's words."""
+    from upgrader.actions.health import failed_since
     from upgrader.runtime import compose, engine
 
+    began = time.time()
     try:
         compose.up(context.project.name, export, on_line=context.output)
     except engine.RuntimeUnavailable:
         raise
     except ActionError as error:
+        failed = failed_since(context.project.name, export, began)
+        if failed is not None:
+            raise failed from None
+        raise error from None
+
+
+def start_export(context: Context, export: Path) -> None:
+    """``compose up`` of ``export`` in place; ``down`` + ``up`` when Compose refuses that. A
+    service that started and failed is not a refusal: the release (or its data) failed, and doing
+    it all again would only run it twice."""
+    from upgrader.runtime import compose, engine
+
+    try:
+        _up(context, export)
+    except engine.RuntimeUnavailable:
+        raise
+    except ActionError as error:
+        if error.release_fault:
+            raise
         reason = str(error).splitlines()[-1].strip()
         context.journal("start_fallback", {"export": str(export), "reason": reason})
         compose.down(context.project.name, on_line=context.output)
-        compose.up(context.project.name, export, on_line=context.output)
+        _up(context, export)
 
 
 @register("start")
