@@ -21,6 +21,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ from tests.reliability.harness import (
     wait_until,
 )
 from tests.rig import registry_up
-from tests.rig.faults import KillPoint, run_with_kill_point
+from tests.rig.faults import Hold, KillPoint, run_with_kill_point
 
 from .conftest import ProjectFactory
 
@@ -85,6 +86,20 @@ def installed_project(project: RelProject, workflow: str) -> RelProject:
     return project
 
 
+def held_run(project: RelProject, workflow: str, state: str,
+             **release: Any) -> tuple[Baseline, Hold, subprocess.Popen[bytes]]:
+    """1.1.0 published (``release``: its options), then `run` of ``workflow`` started and held at
+    ``state``: the baseline taken before, the hold, and the running process."""
+    project.publish("1.1.0", **release)
+    hold = hold_workflow(workflow, state, project.test_dir)
+    project.configure(hold.path)
+    baseline = Baseline.take(project)
+    process = project.spawn("run")
+    wait_until(lambda: hold.reached() or process.poll() is not None, 120, f"the run holds at {state}")
+    assert process.poll() is None, f"run ended ({process.returncode}) before {state}\n{project.output_of(process)}"
+    return baseline, hold, process
+
+
 # -- SIGKILL at every state ----------------------------------------------------------------------
 
 STATE_CASES = [
@@ -97,14 +112,7 @@ STATE_CASES = [
 def test_killed_at_a_state(project: RelProject, workflow: str, state: str, which: str) -> None:
     """SIGKILL `run` once the workflow's checkpoint is at STATE, then the follow-up."""
     installed_project(project, workflow)
-    project.publish("1.1.0")
-    hold = hold_workflow(workflow, state, project.test_dir)
-    project.configure(hold.path)
-    baseline = Baseline.take(project)
-
-    process = project.spawn("run")
-    wait_until(lambda: hold.reached() or process.poll() is not None, 120, f"the run holds at {state}")
-    assert process.poll() is None, f"run ended ({process.returncode}) before {state}\n{project.output_of(process)}"
+    baseline, _, process = held_run(project, workflow, state)
     kill(process)
 
     status = project.status()
@@ -127,14 +135,7 @@ def test_killed_while_a_changed_layout_goes_in(project: RelProject, layout: str,
     """1.1.0 renames the worker (``jobs``) or changes the default network: SIGKILL `run` at STATE,
     then the follow-up; in place or back, no container of the other release is left."""
     installed_project(project, "upgrade")
-    project.publish("1.1.0", layout=layout)
-    hold = hold_workflow("upgrade", state, project.test_dir)
-    project.configure(hold.path)
-    baseline = Baseline.take(project)
-
-    process = project.spawn("run")
-    wait_until(lambda: hold.reached() or process.poll() is not None, 120, f"the run holds at {state}")
-    assert process.poll() is None, f"run ended ({process.returncode}) before {state}\n{project.output_of(process)}"
+    baseline, _, process = held_run(project, "upgrade", state, layout=layout)
     kill(process)
 
     follow_up(project, baseline, which)
@@ -198,14 +199,7 @@ def test_signalled_at_a_state(project: RelProject, workflow: str, state: str, na
     """One SIGINT or SIGTERM while `run` is at STATE: the step in progress finishes, then the run
     rolls back (or, once started, completes): it ends with the server serving, exit 1 (or 0)."""
     installed_project(project, workflow)
-    project.publish("1.1.0")
-    hold = hold_workflow(workflow, state, project.test_dir)
-    project.configure(hold.path)
-    baseline = Baseline.take(project)
-
-    process = project.spawn("run")
-    wait_until(lambda: hold.reached() or process.poll() is not None, 120, f"the run holds at {state}")
-    assert process.poll() is None, f"run ended ({process.returncode}) before {state}\n{project.output_of(process)}"
+    baseline, hold, process = held_run(project, workflow, state)
     process.send_signal(getattr(signal, name))
     time.sleep(0.2)
     hold.let_go()
