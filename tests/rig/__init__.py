@@ -256,16 +256,23 @@ def write_package(path: Path, files: dict[str, str]) -> dict[str, object]:
 def release_archive(path: Path, version: str, *, healthy: bool = True,
                     images: dict[str, str] | None = None, product: str = PRODUCT,
                     data: str = "data", layout: str = "standard") -> dict[str, object]:
-    """Write a release package of the sample server to ``path``; returns its index entry."""
+    """Write a release package of the sample server to ``path``, made as a vendor makes it:
+    ``upgrader release pack`` of a release folder (compose.yaml, defaults.env, config/); returns
+    its index entry. Written over whatever ``path`` held (a test may replace a release)."""
+    from upgrader.commands import release
+
     refs = images or image_refs(version)
-    files = {
-        "release.json": json.dumps({"product": product, "version": version,
-                                    "images": sorted(refs.values())}),
-        "compose.yaml": compose_file(version, healthy=healthy, images=refs, data=data, layout=layout),
-        "defaults.env": "HTTP_PORT=18080\n",
-        "config/app.conf": f"version={version}\n",
-    }
-    return {"version": version, **write_package(path, files)}
+    with tempfile.TemporaryDirectory(prefix=".pack-", dir=path.parent) as work:
+        folder = Path(work) / "release"
+        (folder / "config").mkdir(parents=True)
+        (folder / "compose.yaml").write_text(compose_file(version, healthy=healthy, images=refs, data=data,
+                                                          layout=layout))
+        (folder / "defaults.env").write_text("HTTP_PORT=18080\n")
+        (folder / "config" / "app.conf").write_text(f"version={version}\n")
+        os.replace(release.pack(folder, version, product=product, out=Path(work)), path)
+    packed = path.read_bytes()
+    return {"version": version, "archive": path.name, "sha256": hashlib.sha256(packed).hexdigest(),
+            "size": len(packed)}
 
 
 def write_index(feed: Path, entries: list[dict[str, object]], product: str = PRODUCT) -> None:
