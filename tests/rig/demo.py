@@ -1,8 +1,11 @@
 """``make demo``: a sample server upgraded before your eyes, on this machine only.
 
-Starts the rig (a registry on 127.0.0.1:5000, images built FROM scratch around busybox),
-publishes releases 1.0.0 and 1.1.0 into a file:// feed under ``.demo/``, installs 1.0.0 and
-upgrades it to 1.1.0 with the live view. The registry is left running so that
+Starts the rig (a registry on 127.0.0.1:5000, images built FROM scratch around busybox), then
+goes through the loop a vendor and an operator go through, with upgrader's commands only: the
+vendor makes a signing key (``release keygen``), packs releases 1.0.0 and 1.1.0 from release
+folders (``release pack --pin-digests``) and publishes them into a signed feed under ``.demo/``
+(``release publish``); the operator sets the server up (``init``), installs 1.0.0 and upgrades it
+to 1.1.0 with the live view. The registry is left running so that
 ``upgrader rollback`` can be tried afterwards.
 
 Each clone's demo is a Compose project of its own (``demo-<hash of the clone's path>``), so a
@@ -23,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rig import answer, free_port, release_archive, write_index
+from rig import PRODUCT, answer, compose_file, free_port
 
 HERE = Path(__file__).resolve().parents[2]
 DEMO = HERE / ".demo"
@@ -45,10 +48,29 @@ def say(text: str) -> None:
     print(f"\n\033[1m== {text}\033[0m", flush=True)
 
 
-def upgrader(*args: str) -> int:
-    command = [str(Path(sys.executable).with_name("upgrader")), "--root", str(DEMO / "root"), *args]
+def upgrader(*args: str, root: bool = True) -> int:
+    command = [str(Path(sys.executable).with_name("upgrader")), *(("--root", str(DEMO / "root")) if root else ()),
+               *args]
     print("$ upgrader " + " ".join(args), flush=True)
     return subprocess.call(command)
+
+
+def public_key(keyfile: Path) -> str:
+    print(f"$ upgrader release keygen {keyfile}", flush=True)
+    made = subprocess.run([str(Path(sys.executable).with_name("upgrader")), "release", "keygen", str(keyfile)],
+                          capture_output=True, text=True, check=True)
+    print(made.stdout, end="", flush=True)
+    return made.stdout.strip()
+
+
+def release_folder(version: str, port: int) -> Path:
+    """A vendor's release folder: compose.yaml, defaults.env, config/."""
+    folder = DEMO / "vendor" / version
+    (folder / "config").mkdir(parents=True)
+    (folder / "compose.yaml").write_text(compose_file(version))
+    (folder / "defaults.env").write_text(f"HTTP_PORT={port}\n")
+    (folder / "config" / "app.conf").write_text(f"version={version}\n")
+    return folder
 
 
 def main() -> int:
@@ -58,12 +80,8 @@ def main() -> int:
     say("starting the registry on 127.0.0.1:5000 and building the sample images")
     rig = Rig(DEMO)
     rig.registry.start()  # left running after the demo, for `upgrader rollback`
-    entries = []
     for version in ("1.0.0", "1.1.0"):
-        rig.publish_images(version)
-        entries.append(release_archive(rig.feed_dir / f"acme-server-{version}.tar.gz", version))
-    write_index(rig.feed_dir, entries)
-    feed = rig.feed_dir
+        rig.publish_images(version)  # building and pushing images is the vendor's CI, not upgrader's
 
     root = DEMO / "root"
     if root.exists():
@@ -73,11 +91,29 @@ def main() -> int:
         for old in (root / "projects").iterdir() if (root / "projects").is_dir() else ():
             remove_project(old.name)
         shutil.rmtree(root)
+    for previous in (DEMO / "vendor", rig.feed_dir):
+        shutil.rmtree(previous, ignore_errors=True)
+    rig.feed_dir.mkdir()
     port = _port()
-    project = root / "projects" / NAME
-    project.mkdir(parents=True)
-    (project / "project.yaml").write_text(
-        f"feed: {feed.as_uri()}/\nworkflow: upgrade\nhealth_timeout: 60\nvalues:\n  HTTP_PORT: \"{port}\"\n")
+
+    say("the vendor: a signing key, two releases packed and published into a signed feed")
+    vendor = DEMO / "vendor"
+    vendor.mkdir()
+    key = public_key(vendor / "feed.key")
+    for version in ("1.0.0", "1.1.0"):
+        if upgrader("release", "pack", str(release_folder(version, port)), "--version", version, "--product",
+                    PRODUCT, "--out", str(vendor), "--pin-digests", root=False) != 0:
+            return 1
+        if upgrader("release", "publish", str(vendor / f"{PRODUCT}-{version}.tar.gz"), "--feed",
+                    str(rig.feed_dir), "--key", str(vendor / "feed.key"), root=False) != 0:
+            return 1
+    if upgrader("release", "verify", str(rig.feed_dir), "--public-key", key, root=False) != 0:
+        return 1
+
+    say("the operator: the server set up from the feed")
+    (root / "projects").mkdir(parents=True)
+    if upgrader("init", "-n", NAME, "--feed", rig.feed_dir.as_uri() + "/", "--public-key", key) != 0:
+        return 1
 
     say("installing release 1.0.0")
     if upgrader("run", "--to", "1.0.0") != 0:
