@@ -122,9 +122,31 @@ def stale_registries() -> list[int]:
     return pids
 
 
+_CLAIM: list[int] = []  # the descriptor of this process's claim on the registry's address
+
+
+def claim_registry() -> None:
+    """Wait until no other test session owns the registry's address, then own it until this
+    process ends (``flock`` on a file in /tmp, released by the kernel with the process): two
+    sessions at once (two worktrees, say) would otherwise stop each other's registry."""
+    import fcntl
+
+    if _CLAIM:
+        return
+    descriptor = os.open("/tmp/upgrader-tests-registry.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"waiting for another test session to release {REGISTRY}", flush=True)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+    _CLAIM.append(descriptor)
+
+
 def stop_stale_registries(timeout: float = 10) -> list[int]:
     """Stop the ``docker-registry`` processes left by earlier sessions (each by its pid), so
-    that the rig starts and owns the registry on 127.0.0.1:5000; the pids it stopped."""
+    that the rig starts and owns the registry on 127.0.0.1:5000; the pids it stopped. A session
+    that still runs is waited for first (``claim_registry``)."""
+    claim_registry()
     pids = stale_registries()
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
