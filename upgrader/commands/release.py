@@ -409,10 +409,11 @@ def load_signing_key(keyfile: Path) -> Ed25519PrivateKey:
         descriptor = os.open(keyfile, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
         raise ReleaseError(f"--key {keyfile}: cannot read it ({error.strerror})") from None
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode):
+        os.close(descriptor)
+        raise ReleaseError(f"--key {keyfile}: not a regular file")
     with os.fdopen(descriptor, "rb") as stream:
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            raise ReleaseError(f"--key {keyfile}: not a regular file")
         mode = stat.S_IMODE(status.st_mode)
         if mode & 0o077:
             raise ReleaseError(f"--key {keyfile}: mode {mode:04o}: group or others may read or change the "
