@@ -484,3 +484,20 @@ def test_phase_refuses_a_key_that_did_not_sign_the_feed(vendor: Vendor, folder: 
 
     one_line(result, "the feed is signed by another key")
     assert files(folder) == before
+
+
+def test_a_feed_another_release_command_is_changing_is_refused(vendor: Vendor, folder: Path):
+    import fcntl
+
+    published(vendor, folder, "1.0.0")
+    before = files(folder)
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # what a publish under way holds
+
+        result = publish(vendor, "1.1.0", folder)
+    finally:
+        os.close(descriptor)
+
+    one_line(result, "another upgrader release command is changing this feed")
+    assert files(folder) == before
