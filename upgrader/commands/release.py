@@ -1,4 +1,5 @@
-"""``upgrader release keygen|pack``: the publisher's side of the feed (DESIGN §10).
+"""``upgrader release keygen|pack|publish|verify|phase|yank``: the publisher's side of the feed
+(DESIGN §10).
 
 ``keygen`` makes the Ed25519 key a feed is signed with: the private key in a new file of mode
 0600 (never over an existing file, never printed), its public key printed exactly as
@@ -11,8 +12,15 @@ an explicit tag (``--pin-digests``: with the digest the registry has, so that a 
 exactly what was tested). The archive is reproducible: the same folder and version give the same
 bytes (entries sorted, owner 0:0, one mtime, modes 0644/0755, a gzip header without a time or a
 name). What it writes is then read back by the client's own checks (``upgrader.package``), so
-a package ``pack`` makes is one a client accepts. Every refusal is one line, exit 2, and leaves
-nothing behind.
+a package ``pack`` makes is one a client accepts. ``pack --offline`` also writes the package with
+``images/*.tar`` (one ``docker save`` per image, through ``upgrader.runtime.engine``).
+
+``publish``, ``phase`` and ``yank`` change a feed folder (the packages, index.json and
+index.json.sig) the way a client reads it: the package checked by the client's package checks,
+the index by its ``parse_index`` and the signature by its ``verify_signature`` before anything
+is renamed into place, the index before its signature. ``verify`` reads a feed (URL or folder)
+with the client's ``Feed``: signature, index, then every archive. Every refusal is one line,
+exit 2, and leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -585,8 +593,8 @@ def _write_feed(feed: _FeedFolder, document: dict[str, Any], archive: tuple[Path
     The index is checked with the client's ``parse_index`` and the signature with its
     ``verify_signature`` before either is renamed; then the archive, index.json and
     index.json.sig are renamed in that order (a client reading in between sees a signature that
-    does not match yet: a passing failure it retries) and the folder is fsynced. Returns the
-    warnings to show (an unsigned feed)."""
+    does not match yet, takes nothing and reads the feed again at its next run) and the folder
+    is fsynced. Returns the warnings to show (an unsigned feed)."""
     from upgrader.feed import FeedError, parse_index, verify_signature
 
     raw = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
@@ -621,7 +629,10 @@ def _write_feed(feed: _FeedFolder, document: dict[str, Any], archive: tuple[Path
 
 def _expiry_warnings(document: dict[str, Any], now: datetime) -> list[str]:
     expires = document.get("expires")
-    if expires is None or datetime.fromisoformat(expires.replace("Z", "+00:00")).astimezone(UTC) > now:
+    if expires is None:
+        return []
+    moment = datetime.fromisoformat(expires.replace("Z", "+00:00"))
+    if (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)) > now:  # no zone: UTC, as clients read it
         return []
     return [f"index.json expired at {expires}: clients refuse it until it is signed with a later one "
             "(give --expires-in DAYS)"]
