@@ -165,7 +165,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     projects = command("projects", "list the projects under <root>/projects")
     projects.add_argument("--json", action="store_true", help="print a JSON array")
 
-    release = command("release", "the publisher's side: make a signing key, pack a release")
+    release = command("release", "the publisher's side: a signing key, packages, the feed (publish, verify, "
+                                 "phase, yank)")
     actions = release.add_subparsers(dest="release_command", required=True, metavar="ACTION")
     keygen = actions.add_parser("keygen", help="write a new Ed25519 key (0600); print its public key",
                                 description="write a new Ed25519 private key to KEYFILE (mode 0600, never over "
@@ -182,7 +183,59 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     pack.add_argument("--out", metavar="FOLDER", type=Path, help="where the package goes (default: here)")
     pack.add_argument("--pin-digests", action="store_true",
                       help="write each image with the digest its registry has (name:tag@sha256:…)")
+    pack.add_argument("--offline", action="store_true",
+                      help="also write <product>-<version>-offline.tar.gz with images/*.tar (docker save of "
+                           "each image, from the local Docker Engine)")
+    _release_feed_actions(actions)
     return parser
+
+
+def _release_feed_actions(actions: Any) -> None:
+    """``release publish | verify | phase | yank``: the feed's side (DESIGN §10)."""
+    feed_help = "the feed's folder (index.json, index.json.sig and the packages)"
+    key_help = "the Ed25519 private key (PEM, mode 0600) that signs index.json"
+    expires_help = ("an extension: set the index's expires DAYS from now (clients refuse it after that "
+                    "until it is signed again)")
+    publish = actions.add_parser("publish", help="copy a package into a feed folder, list it, sign the index",
+                                 description="copy ARCHIVE (made by release pack) into the feed folder, add its "
+                                             "entry to index.json (made when absent; serial + 1) and sign it; "
+                                             "the same version with the same bytes changes nothing")
+    publish.add_argument("archive", metavar="ARCHIVE", type=Path)
+    publish.add_argument("--feed", required=True, metavar="FOLDER", type=Path, help=feed_help)
+    publish.add_argument("--key", metavar="KEYFILE", type=Path,
+                         help=key_help + " (required once the feed is signed; without it the feed is unsigned)")
+    publish.add_argument("--min-from", metavar="V", help="the oldest version that may upgrade straight to it")
+    publish.add_argument("--notes", metavar="URL", help="where its release notes are")
+    publish.add_argument("--released", metavar="TIME", help="when it was released, ISO 8601 (default: now, UTC)")
+    publish.add_argument("--phase", metavar="P", type=int,
+                         help="a staged rollout: the share of servers (0-100 percent) that take it (default 100)")
+    publish.add_argument("--expires-in", metavar="DAYS", type=float, help=expires_help)
+    verify = actions.add_parser("verify", help="check a feed as every client would: signature, index, archives",
+                                description="check FEED (a URL or a folder) as a client does: index.json.sig "
+                                            "(with --public-key), the index, then every archive's size, sha256, "
+                                            "entries and release.json; one line per release, exit 1 on a failure")
+    verify.add_argument("feed", metavar="FEED")
+    verify.add_argument("--public-key", metavar="KEY",
+                        help="the base64 Ed25519 public key (or a file holding it); without it the signature "
+                             "is not checked")
+    phase = actions.add_parser("phase", help="set the share of servers that take a release (staged rollout)",
+                               description="set release V's phase to PERCENT (0-100) in the feed's index and "
+                                           "sign it again (serial + 1)")
+    phase.add_argument("version", metavar="V")
+    phase.add_argument("percent", metavar="PERCENT", type=int)
+    phase.add_argument("--feed", required=True, metavar="FOLDER", type=Path, help=feed_help)
+    phase.add_argument("--key", required=True, metavar="KEYFILE", type=Path, help=key_help)
+    phase.add_argument("--expires-in", metavar="DAYS", type=float, help=expires_help)
+    yank = actions.add_parser("yank", help="withdraw a release (no server plans it), or --undo that",
+                              description="mark release V as yanked with its reason in the feed's index and "
+                                          "sign it again (serial + 1); --undo takes the withdrawal back")
+    yank.add_argument("version", metavar="V")
+    reason = yank.add_mutually_exclusive_group(required=True)
+    reason.add_argument("--reason", metavar="TEXT", help="why it is withdrawn (servers that run it are told)")
+    reason.add_argument("--undo", action="store_true", help="an extension: withdraw the yank")
+    yank.add_argument("--feed", required=True, metavar="FOLDER", type=Path, help=feed_help)
+    yank.add_argument("--key", required=True, metavar="KEYFILE", type=Path, help=key_help)
+    yank.add_argument("--expires-in", metavar="DAYS", type=float, help=expires_help)
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -263,13 +316,33 @@ def _release(arguments: argparse.Namespace) -> int:
     """``upgrader release …``: the publisher's commands, which need no server root."""
     from upgrader.commands import release
 
-    if arguments.release_command == "keygen":
+    action = arguments.release_command
+    if action == "keygen":
         sys.stdout.write(release.keygen(arguments.keyfile) + "\n")
-    else:
+        return EXIT_OK
+    if action == "pack":
         made = release.pack(arguments.folder, arguments.release_version, product=arguments.product,
-                            out=arguments.out, pin_digests=arguments.pin_digests)
-        sys.stdout.write(f"{made}\n")
-    return EXIT_OK
+                            out=arguments.out, pin_digests=arguments.pin_digests, offline=arguments.offline)
+        sys.stdout.write(f"{made}\n" + (f"{release.offline_path(made)}\n" if arguments.offline else ""))
+        return EXIT_OK
+    if action == "publish":
+        outcome = release.publish(arguments.archive, arguments.feed, keyfile=arguments.key,
+                                  min_from=arguments.min_from, notes=arguments.notes,
+                                  released=arguments.released, phase=arguments.phase,
+                                  expires_in=arguments.expires_in)
+    elif action == "verify":
+        outcome = release.verify(arguments.feed, arguments.public_key)
+    elif action == "phase":
+        outcome = release.phase(arguments.feed, arguments.version, arguments.percent, arguments.key,
+                                expires_in=arguments.expires_in)
+    else:
+        outcome = release.yank(arguments.feed, arguments.version, arguments.key, reason=arguments.reason,
+                               undo=arguments.undo, expires_in=arguments.expires_in)
+    for warning in outcome.warnings:
+        print(f"upgrader: warning: {warning}", file=sys.stderr)
+    for line in (*outcome.lines, *([outcome.message] if outcome.message else [])):
+        sys.stdout.write(line + "\n")
+    return outcome.exit_code
 
 
 def _dispatch(arguments: argparse.Namespace) -> int:

@@ -31,6 +31,11 @@ def test_the_command_words_are_exactly_what_the_whole_parser_builds():
     ["history", "--limit", "3", "--json"],
     ["graph", "--format", "dot"],
     ["install"],
+    ["release", "publish", "dist/acme-1.1.0.tar.gz", "--feed", "feed", "--key", "feed.key", "--phase", "10"],
+    ["release", "verify", "https://updates.example.com/acme/", "--public-key", "feed.pub"],
+    ["release", "phase", "1.1.0", "50", "--feed", "feed", "--key", "feed.key"],
+    ["release", "yank", "1.1.0", "--reason", "breaks login", "--feed", "feed", "--key", "feed.key"],
+    ["release", "pack", "app", "--version", "1.1.0", "--offline"],
 ])
 def test_one_command_parsing_gives_what_the_whole_parser_gives(words: list[str]):
     assert cli.parse(words) == whole(words)
@@ -41,6 +46,8 @@ def test_one_command_parsing_gives_what_the_whole_parser_gives(words: list[str])
     ["history", "--limit", "0"],
     ["graph", "--format", "png"],
     ["hold"],
+    ["release", "yank", "1.1.0", "--feed", "feed", "--key", "feed.key"],  # neither --reason nor --undo
+    ["release", "phase", "1.1.0", "half", "--feed", "feed", "--key", "feed.key"],
     ["frobnicate"],
     [],
 ])

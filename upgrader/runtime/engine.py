@@ -268,3 +268,21 @@ def remove_image(reference: str) -> bool:
     except docker.errors.DockerException:
         return False
     return True
+
+
+def save(reference: str, stream: IO[bytes]) -> None:
+    """Write the ``docker save`` archive of the local image ``reference`` to ``stream``, named by
+    that reference alone (its manifest tags ``reference``, no other tag the image has); raises
+    ``ActionError`` when the engine does not have it or fails."""
+    import docker.errors
+    import requests
+
+    try:
+        for chunk in client().api.get_image(reference):
+            stream.write(chunk)
+    except docker.errors.ImageNotFound:
+        raise ActionError(f"{reference}: not in the local Docker Engine", retryable=False) from None
+    except docker.errors.APIError as error:
+        raise ActionError(f"saving {reference}: {error.explanation or error}") from None
+    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as error:
+        raise lost(type(error).__name__) from None
