@@ -193,7 +193,6 @@ def busy_ports(ports: Iterable[Port], own: Iterable[Container]) -> list[str]:
 def preflight(context: Context) -> None:
     """The checks of this module, with the release extracted: fails before the server stops."""
     from upgrader.runtime import engine
-
     from upgrader.store import ProjectStore
 
     found = engine.containers(context.project.name)

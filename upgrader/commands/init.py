@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-TOKEN_FILE = "feed.token"
+TOKEN_FILE = "feed.token"  # noqa: S105 - the name of a file, not a secret
 TOKEN_LIMIT = 4096  # bytes of standard input read for a token: one line
 FOLDER_MODE = 0o755
 PROJECT_FILE_MODE = 0o644
