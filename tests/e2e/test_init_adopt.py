@@ -100,6 +100,7 @@ def test_an_adopted_stack_is_found_by_its_images_and_upgraded_by_the_first_run(h
 
     assert adopted.returncode == 0, adopted.stdout + adopted.stderr
     assert "release 1.0.0 (by the images it runs)" in adopted.stdout
+    assert f"wrote projects/{hand_stack.name}/export/" in adopted.stdout and "wrote releases/1.0.0/" in adopted.stdout
     assert "would install 1.1.0" in adopted.stdout
     assert "HTTP_PORT" in adopted.stdout  # .env sets what project.yaml's values do not: said
     installed = json.loads((hand_stack.root / "state" / hand_stack.name / "installed.json").read_text())
@@ -125,7 +126,15 @@ def test_an_adopted_stack_is_found_by_its_images_and_upgraded_by_the_first_run(h
     assert hand_stack.folder_digest() == folder_before
 
 
-def test_adopt_takes_the_version_given_and_the_configuration_the_containers_name(hand_stack: HandStack) -> None:
+def test_adopt_takes_the_version_given_and_the_configuration_the_containers_name(hand_stack: HandStack,
+                                                                                 rig: Rig) -> None:
+    newer_only = rig.feed_for(f"{hand_stack.name}-newer")
+    rig.release("1.1.0", feed=newer_only)
+    unmatched = hand_stack.upgrader("init", "--feed", newer_only.url, "--adopt")
+    assert unmatched.returncode == 2, unmatched.stdout + unmatched.stderr
+    assert "no release of the feed runs the images" in unmatched.stderr and "--version V" in unmatched.stderr
+    assert list(hand_stack.root.rglob("*")) == []  # what init wrote and downloaded is gone
+
     adopted = hand_stack.upgrader("init", "--feed", hand_stack.feed.url, "--adopt", "--version", "1.0.0")
 
     assert adopted.returncode == 0, adopted.stdout + adopted.stderr

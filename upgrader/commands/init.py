@@ -322,7 +322,8 @@ def init(options: Options, settings: Settings, adoption: Adoption | None = None)
     except BaseException:
         written.remove()
         raise
-    files = [str(where.relative_to(root)) for kind, where in written.paths if kind == "file"]
+    files = [str(where.relative_to(root)) + ("" if kind == "file" else "/") for kind, where in written.paths
+             if kind in ("file", "release") or where == project.export_dir]
     return app.Result("init", {"project": name, "written": files, "adopted": adopted, "check": checked.data},
                       details=[*notes, *checked.details])
 
