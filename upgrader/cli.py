@@ -52,7 +52,7 @@ def _wait_lock(parser: Any) -> None:
 
 # Every command word (and alias); a test checks it names exactly what ``build_parser`` builds.
 COMMANDS = ("run", "update", "resume", "rollback", "reconfigure", "check", "status", "history", "graph",
-            "install", "remove", "doctor", "prune", "hold", "unhold", "snapshots", "projects", "release")
+            "install", "remove", "doctor", "prune", "hold", "unhold", "snapshots", "projects", "release", "init")
 
 
 class _Unparsed(Exception):
@@ -164,6 +164,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     projects = command("projects", "list the projects under <root>/projects")
     projects.add_argument("--json", action="store_true", help="print a JSON array")
+
+    init = command("init", "set up a project: write project.yaml from these flags, read the feed, say what "
+                           "check says; --adopt: take over a stack that already runs as Compose project NAME")
+    init.add_argument("--feed", required=True, metavar="URL", help="the release feed (https://, http:// or file://)")
+    init.add_argument("--public-key", metavar="KEY", help="the feed's base64 Ed25519 public key")
+    init.add_argument("--allow", metavar="LEVEL", help="patch | minor | major: how far unattended runs move")
+    init.add_argument("--workflow", metavar="W", help="a shipped workflow's name, or a YAML file")
+    init.add_argument("--product", metavar="P", help="the product the project runs (refuse any other)")
+    init.add_argument("--token-stdin", action="store_true",
+                      help="read the feed token from standard input into feed.token (0600)")
+    init.add_argument("--adopt", action="store_true",
+                      help="take over the stack that runs as Compose project NAME (started by hand)")
+    init.add_argument("--from-dir", metavar="DIR", type=Path,
+                      help="with --adopt: the folder it was started from (default: its containers' labels)")
+    init.add_argument("--version", metavar="V", dest="adopt_version",
+                      help="with --adopt: the release it runs (default: the feed's release whose images run)")
 
     release = command("release", "the publisher's side: a signing key, packages, the feed (publish, verify, "
                                  "phase, yank)")
@@ -345,12 +361,41 @@ def _release(arguments: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+def _init(arguments: argparse.Namespace) -> int:
+    """``upgrader init``: the token read here (one line of standard input), never shown."""
+    from upgrader.commands import init
+    from upgrader.errors import UsageError
+    from upgrader.project import find_root
+
+    if not arguments.adopt and (arguments.from_dir is not None or arguments.adopt_version is not None):
+        raise UsageError("--from-dir and --version go with --adopt")
+    token = init.token_from(sys.stdin.buffer.readline(init.TOKEN_LIMIT)) if arguments.token_stdin else None
+    settings = init.Settings(feed=arguments.feed, public_key=arguments.public_key, allow=arguments.allow,
+                             workflow=arguments.workflow, product=arguments.product, token=token)
+    adoption = init.Adoption(arguments.from_dir, arguments.adopt_version) if arguments.adopt else None
+    result = init.init(app.Options(root=find_root(arguments.root), name=arguments.name), settings, adoption)
+    out = _console()
+    for written in result.data["written"]:
+        out.print(f"wrote {written}", markup=False)
+    adopted = result.data["adopted"]
+    if adopted is not None:
+        how = "as asked (--version)" if adopted["matched_by"] == "version" else "by the images it runs"
+        out.print(f"adopted Compose project {result.data['project']} started from {adopted['from']}: "
+                  f"release {adopted['version']} ({how}); the next 'upgrader run' upgrades it", markup=False)
+    ui.print_check(out, result.data["check"])
+    for line in result.details:
+        out.print(line, markup=False)
+    return result.exit_code
+
+
 def _dispatch(arguments: argparse.Namespace) -> int:
     from upgrader.project import find_root
 
     command = arguments.command
     if command == "release":
         return _release(arguments)
+    if command == "init":
+        return _init(arguments)
     cron = getattr(arguments, "cron", False)
     out = _console
     options = app.Options(

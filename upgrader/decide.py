@@ -86,6 +86,15 @@ def decide(project: Project, store: ProjectStore, options: Options,
     return decided, targets
 
 
+def feed_index(project: Project, store: ProjectStore) -> tuple[Feed, Index]:
+    """The project's feed client and its index, read and refused exactly as ``check`` reads it
+    (signature, product, freshness; see ``_feed_index``); records no serial."""
+    from upgrader.feed import feed_for
+
+    client = feed_for(project)
+    return client, _feed_index(project, store, client)
+
+
 def _feed_index(project: Project, store: ProjectStore, client: Feed, *, product: str | None = None,
                 accept: bool = False) -> Index:
     """The feed's index, fetched, verified and validated by ``client``, and

@@ -133,7 +133,8 @@ def claim_registry() -> None:
 
     if _CLAIM:
         return
-    descriptor = os.open(f"/tmp/upgrader-tests-registry-{REGISTRY.replace(':', '-')}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    claim = f"/tmp/upgrader-tests-registry-{REGISTRY.replace(':', '-')}.lock"
+    descriptor = os.open(claim, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

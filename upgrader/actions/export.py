@@ -44,6 +44,7 @@ from typing import Any
 
 from upgrader.actions.base import Context, register
 from upgrader.errors import ActionError
+from upgrader.project import Project
 
 MARKER = ".upgrader-export"
 REMOVING = ".removing-"  # export.removing-<run>: a folder being deleted, never read again
@@ -136,11 +137,15 @@ def _create(path: Path, content: bytes, mode: int) -> None:
 
 
 def _labels(context: Context, services: list[str]) -> bytes:
+    return owner_labels(context.project, services)
+
+
+def owner_labels(project: Project, services: list[str]) -> bytes:
     """``compose.upgrader.yaml``: the owner's labels on every service (DESIGN §14), JSON being
     YAML; Compose merges it over compose.yaml when it starts the export."""
     from upgrader.runtime.engine import OWNER_LABEL, ROOT_LABEL
 
-    labels = {ROOT_LABEL: str(context.project.root), OWNER_LABEL: context.project.name}
+    labels = {ROOT_LABEL: str(project.root), OWNER_LABEL: project.name}
     document = {"services": {service: {"labels": labels} for service in services}}
     return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8")
 

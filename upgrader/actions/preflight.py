@@ -8,7 +8,10 @@ What would make a run fail while the server is down is looked at while it still 
   project started. Every container upgrader starts carries ``io.upgrader.root`` and
   ``io.upgrader.project`` (the export's ``compose.upgrader.yaml``); a container started by an
   earlier upgrader is known by the folder Compose records (``<root>/projects/<name>/export``).
-  A stack another root runs, or that someone started by hand, is never stopped or replaced;
+  A stack another root runs, or that someone started by hand, is never stopped or replaced —
+  unless ``upgrader init --adopt`` took it over: installed.json's ``adopted`` names the folder it
+  was started from, and its containers, known by that folder, are this project's. A first install
+  (nothing installed) over such a stack that runs is refused with the ``init --adopt`` hint;
 - the ports the new release publishes are free, or held by this project's own containers
   (which the stop frees).
 
@@ -59,14 +62,40 @@ def _same_root(first: str, second: str | Path) -> bool:
     return os.path.realpath(first) == os.path.realpath(second)
 
 
-def foreign_owner(project: Project, containers: Iterable[Container]) -> str | None:
-    """Why the Compose project of ``project``'s name is not this project's to touch, or None."""
+def adopted_from(installed: dict[str, Any] | None) -> str | None:
+    """The folder the stack ``init --adopt`` took over was started from, while the installed
+    release (or the one before it, which a rollback brings back) is that adopted one; else None."""
+    for entry in (installed, (installed or {}).get("previous")):
+        adopted = (entry or {}).get("adopted")
+        if isinstance(adopted, dict) and adopted.get("working_dir"):
+            return str(adopted["working_dir"])
+    return None
+
+
+def unadopted(project: Project, containers: Iterable[Container]) -> str | None:
+    """Why a first install (nothing installed) may not go over what runs as Compose project
+    ``project.name``: a container of it runs that no upgrader started; None when none does."""
+    for container in containers:
+        if container.status == "running" and owner(container) is None:
+            return (f"Compose project {project.name} already runs here, not installed by upgrader "
+                    f"({container.name}): adopt it with `upgrader init --adopt -n {project.name} …` "
+                    "(or stop it)")
+    return None
+
+
+def foreign_owner(project: Project, containers: Iterable[Container], adopted: str | None = None) -> str | None:
+    """Why the Compose project of ``project``'s name is not this project's to touch, or None.
+
+    ``adopted`` (see ``adopted_from``): the folder of a stack ``init --adopt`` took over, whose
+    containers are this project's."""
     from upgrader.runtime import engine
 
     for container in containers:
         found = owner(container)
+        started = container.labels.get(engine.WORKING_DIR_LABEL)
+        if found is None and adopted is not None and started and _same_root(started, adopted):
+            continue
         if found is None:
-            started = container.labels.get(engine.WORKING_DIR_LABEL)
             return (f"the Compose project {project.name!r} runs containers upgrader did not start "
                     f"({container.name}, from {started or 'an unknown folder'}); upgrader will not "
                     f"stop or replace them: stop them ('docker compose -p {project.name} down') or "
@@ -80,10 +109,15 @@ def foreign_owner(project: Project, containers: Iterable[Container]) -> str | No
 
 
 def check_owner(project: Project) -> None:
-    """Raise ``ConfigError`` naming the owner when this project's stack is not its own."""
+    """Raise ``ConfigError`` naming the owner when this project's stack is not its own, and, for
+    a first install, when a stack of its name runs that upgrader did not install (``unadopted``)."""
     from upgrader.runtime import engine
+    from upgrader.store import ProjectStore
 
-    problem = foreign_owner(project, engine.containers(project.name))
+    installed = ProjectStore(project.state_dir).read_installed()
+    found = engine.containers(project.name)
+    problem = unadopted(project, found) if installed is None else None
+    problem = problem or foreign_owner(project, found, adopted_from(installed))
     if problem is not None:
         raise ConfigError(problem)
 
@@ -159,9 +193,11 @@ def busy_ports(ports: Iterable[Port], own: Iterable[Container]) -> list[str]:
 def preflight(context: Context) -> None:
     """The checks of this module, with the release extracted: fails before the server stops."""
     from upgrader.runtime import engine
+    from upgrader.store import ProjectStore
 
     found = engine.containers(context.project.name)
-    problem = foreign_owner(context.project, found)
+    problem = foreign_owner(context.project, found,
+                            adopted_from(ProjectStore(context.project.state_dir).read_installed()))
     if problem is not None:
         raise ActionError(problem, retryable=False)
     ports = [(str(host), int(port), str(protocol))

@@ -186,3 +186,28 @@ def config(export: Path, env_file: Path | None = None, environment: dict[str, st
         raise ActionError(f"{export / 'compose.yaml'} is not a valid Compose file"
                           + (f": {said[-1]}" if said else ""), retryable=False, release_fault=True)
     return model
+
+
+def render(project: str, working_dir: Path, files: list[Path]) -> str:
+    """The Compose configuration of a stack started by hand (``files`` from ``working_dir``, as
+    project ``project``), as Compose itself merges and resolves it, in YAML: relative paths made
+    absolute (bind mounts keep pointing where they pointed), ``${VARS}`` left for ``.env`` to fill
+    (``config --no-interpolate``: no value of .env is copied into the file). Raises
+    ``ActionError`` (not retryable) when Compose refuses the files."""
+    argv = [*command(), "-p", project, "--project-directory", str(working_dir)]
+    for file in files:
+        argv += ["-f", str(file)]
+    argv += ["config", "--no-interpolate"]
+    try:
+        result = subprocess.run(argv, cwd=str(working_dir), capture_output=True, text=True, timeout=60,
+                                stdin=subprocess.DEVNULL, check=False, env=process.child_environment())
+    except subprocess.TimeoutExpired:
+        raise ActionError(f"docker compose config in {working_dir} did not answer within 60 s") from None
+    except OSError as error:
+        raise ActionError(f"{argv[0]}: cannot start: {error.strerror}", retryable=False) from None
+    if result.returncode != 0 or not result.stdout.strip():
+        said = [line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        raise ActionError(f"Compose refuses the configuration in {working_dir} "
+                          f"({', '.join(file.name for file in files)})" + (f": {said[-1]}" if said else ""),
+                          retryable=False)
+    return result.stdout

@@ -152,6 +152,13 @@ def digest(reference: str) -> str | None:
     return str(found.id)
 
 
+def repo_digests(image_id: str) -> list[str]:
+    """The registry digests (``repo@sha256:…``) the engine knows for the local image ``image_id``;
+    empty when it knows none (an image built here, never pushed or pulled) or the image is gone."""
+    found = image(image_id)
+    return [str(entry) for entry in (found.attrs.get("RepoDigests") or [])] if found is not None else []
+
+
 def registry_digest(reference: str) -> str | None:
     """The digest (``sha256:…``) ``reference``'s registry has for it now, asked through the
     engine (its credentials and proxy); None when the registry does not have it."""
