@@ -102,7 +102,7 @@ def test_an_adopted_stack_is_found_by_its_images_and_upgraded_by_the_first_run(h
     assert "release 1.0.0 (by the images it runs)" in adopted.stdout
     assert f"wrote projects/{hand_stack.name}/export/" in adopted.stdout and "wrote releases/1.0.0/" in adopted.stdout
     assert "would install 1.1.0" in adopted.stdout
-    assert "HTTP_PORT" in adopted.stdout  # .env sets what project.yaml's values do not: said
+    assert "carried over from" in adopted.stdout and "HTTP_PORT" in adopted.stdout
     installed = json.loads((hand_stack.root / "state" / hand_stack.name / "installed.json").read_text())
     assert installed["version"] == "1.0.0"
     assert installed["adopted"]["matched_by"] == "images"
@@ -113,9 +113,11 @@ def test_an_adopted_stack_is_found_by_its_images_and_upgraded_by_the_first_run(h
     assert hand_stack.containers() == old  # not restarted
     assert hand_stack.folder_digest() == folder_before  # nothing in the folder changed
     project_file = hand_stack.root / "projects" / hand_stack.name / "project.yaml"
-    settings = yaml.safe_load(project_file.read_text())
-    project_file.write_text(yaml.safe_dump({**settings, "health_timeout": 30,
-                                            "values": {"HTTP_PORT": str(hand_stack.port)}}))
+    # what .env set that the release's defaults do not (the port) is kept for the first run, in a
+    # project.yaml that only root reads, since .env may hold secrets
+    assert yaml.safe_load(project_file.read_text())["values"] == {"HTTP_PORT": str(hand_stack.port)}
+    assert project_file.stat().st_mode & 0o777 == 0o600
+    assert json.loads(hand_stack.upgrader("check", "--json").stdout)["reconfigure_needed"] is False
 
     upgraded = hand_stack.upgrader("run")
 

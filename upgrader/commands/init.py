@@ -72,6 +72,7 @@ TOKEN_FILE = "feed.token"  # noqa: S105 - the name of a file, not a secret
 TOKEN_LIMIT = 4096  # bytes of standard input read for a token: one line
 FOLDER_MODE = 0o755
 PROJECT_FILE_MODE = 0o644
+SECRET_FILE_MODE = 0o600  # project.yaml once it holds what an adopted .env held
 TOKEN_MODE = 0o600
 # Where Compose looks for a project's files in its folder, in its own order (the first found is
 # the file; an override beside it is merged over it).
@@ -592,6 +593,12 @@ def adopt(project: Project, stack: Stack, adoption: Adoption, written: Written) 
                                      version=version, owner=project.name)
             if not before.get(folder, True):
                 written.made("release", folder)
+        carried = _carried_values(project, stack, chosen)
+        if carried:
+            project = _with_values(project, carried, written)
+            notes.append(f"carried over from {stack.working_dir / '.env'} into 'values:' of "
+                         f"{project.dir / 'project.yaml'} (mode 0600: .env may hold secrets): "
+                         f"{', '.join(sorted(carried))}")
         write_export(project, stack, version, written)
         adopted = {"working_dir": str(stack.working_dir), "config_files": [str(file) for file in stack.files],
                    "matched_by": how, "adopted_at": now()}
@@ -601,7 +608,7 @@ def adopt(project: Project, stack: Stack, adoption: Adoption, written: Written) 
                                "installed_at": adopted["adopted_at"], "run_id": None, "previous": None,
                                "adopted": adopted})
         written.made("file", store.installed_path)
-    notes = [*notes, *stack.notes, *_env_notes(project, stack, chosen)]
+    notes = [*notes, *stack.notes]
     return {"version": version, "from": str(stack.working_dir), "matched_by": how}, notes
 
 
@@ -643,16 +650,24 @@ def _create(path: Path, content: bytes, mode: int) -> None:
         os.close(fd)
 
 
-def _env_notes(project: Project, stack: Stack, chosen: _Candidate | None) -> list[str]:
-    """A warning naming the .env settings the first run would not carry over: it writes .env from
-    the release's defaults.env and project.yaml's ``values``, and the adopted .env may set others."""
-    if stack.env is None:
-        return []
+def _env_settings(text: str) -> dict[str, str]:
+    """The ``KEY=value`` settings of a ``.env``, as the export step writes them (the value is
+    the text after the first ``=``, kept as it is: the first run writes it back the same)."""
     settings = {}
-    for line in stack.env.decode("utf-8", "replace").splitlines():
+    for line in text.splitlines():
         if "=" in line and not line.lstrip().startswith("#"):
             key, _, value = line.partition("=")
             settings[key.strip().removeprefix("export ").strip()] = value.strip()
+    return settings
+
+
+def _carried_values(project: Project, stack: Stack, chosen: _Candidate | None) -> dict[str, str]:
+    """The settings of the adopted ``.env`` that the release's defaults.env does not give (so
+    that the first run, which writes ``.env`` from defaults.env and ``values``, keeps them):
+    the stack keeps its ports, passwords and names after its first upgrade."""
+    if stack.env is None:
+        return {}
+    settings = _env_settings(stack.env.decode("utf-8", "replace"))
     defaults: dict[str, str] = {}
     if chosen is not None:
         from upgrader import package
@@ -660,14 +675,27 @@ def _env_notes(project: Project, stack: Stack, chosen: _Candidate | None) -> lis
         for folder in package.release_folders(project.releases_dir, chosen.manifest["version"],
                                               str(chosen.entry["sha256"])):
             if (folder / "defaults.env").is_file():
-                for line in (folder / "defaults.env").read_text(encoding="utf-8", errors="replace").splitlines():
-                    key, _, value = line.partition("=")
-                    defaults[key.strip()] = value.strip()
+                defaults = _env_settings((folder / "defaults.env").read_text(encoding="utf-8", errors="replace"))
                 break
     values = project.config.get("values") or {}
-    differ = sorted(key for key, value in settings.items() if key not in values and defaults.get(key) != value)
-    if not differ:
-        return []
-    return [f"warning: {stack.working_dir / '.env'} sets {', '.join(differ)} otherwise than the release's "
-            "defaults; the first run writes .env from defaults.env and project.yaml's values: put them under "
-            f"'values:' in {project.dir / 'project.yaml'} before you run"]
+    return {key: value for key, value in settings.items() if key not in values and defaults.get(key) != value}
+
+
+def _with_values(project: Project, carried: dict[str, str], written: Written) -> Project:
+    """Project ``project`` with ``carried`` added to its ``values``: project.yaml (written by this
+    init, moments ago) written again, 0600 since it now holds what ``.env`` held, and read back
+    as a run reads it. Raises ``ConfigError`` when a setting is not one ``values`` can hold."""
+    from upgrader.project import load_project
+
+    config = {**project.config, "values": {**(project.config.get("values") or {}), **carried}}
+    updated = Project(root=project.root, name=project.name, config=config)
+    validate(updated)
+    path = project.dir / "project.yaml"
+    temporary = path.with_name(f".{path.name}.init-{os.getpid()}.tmp")
+    _create(temporary, _yaml(config), SECRET_FILE_MODE)
+    try:
+        os.replace(temporary, path)  # init's own file of a moment ago, recorded in ``written``
+    finally:
+        temporary.unlink(missing_ok=True)
+    _fsync_folder(path.parent)
+    return load_project(project.root, project.name)
