@@ -60,6 +60,7 @@ class Options:
     dry_run: bool = False
     to: str | None = None
     allow_major: bool = False
+    allow_yanked: bool = False
     package: Path | None = None
     restore_data: bool = False
     reporter: engine.Reporter | None = None
@@ -261,6 +262,8 @@ def _plan_data(name: str, decided: Plan, store: ProjectStore) -> dict[str, Any]:
         "quarantined": list(decided.quarantined),
         "held": explain(store.read_quarantine()),
         "up_to_date": decided.up_to_date,
+        "held_back": [{"version": held.version, "why": held.why, "detail": held.detail} for held in decided.held_back],
+        "rollout_bucket": decided.rollout_bucket,
     }
 
 
@@ -281,8 +284,11 @@ def check(options: Options) -> Result:
     data["reconfigure_needed"] = needed(project)
     data["serving"] = serving.look(project).serving  # what runs now, beside what the record says
     from upgrader import policy
+    from upgrader.decide import withdrawal, withdrawal_warning
 
-    data["warnings"] = policy.check_warnings(project)
+    withdrawn = withdrawal(store)
+    data["withdrawn"] = None if withdrawn is None else {"version": withdrawn[0], "reason": withdrawn[1]}
+    data["warnings"] = [*([withdrawal_warning(withdrawn)] if withdrawn else []), *policy.check_warnings(project)]
     return Result("check", data, details=[*_plan_notes(decided), *(f"warning: {line}" for line in data["warnings"])])
 
 
@@ -421,6 +427,11 @@ def status(options: Options) -> Result:
         "snapshot": run["data"].get("snapshot") if run else None,
         "config_error": config_error,
     }
+    from upgrader.decide import withdrawal, withdrawal_warning
+
+    withdrawn = withdrawal(store)  # as the last index read said: status reads no feed
+    data["withdrawn"] = None if withdrawn is None else {"version": withdrawn[0], "reason": withdrawn[1]}
+    data["warnings"] = [withdrawal_warning(withdrawn)] if withdrawn else []
     look = serving.look(project)
     data.update(look.as_json())
     if look.serving is False:

@@ -94,6 +94,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     run = command("run", "upgrade: run the project's workflow", aliases=["update"])
     run.add_argument("--to", metavar="VERSION", help="install this release (even a quarantined one)")
     run.add_argument("--allow-major", action="store_true", help="let this run cross a major version")
+    run.add_argument("--allow-yanked", action="store_true",
+                     help="let --to install a release its publisher withdrew")
     run.add_argument("--package", metavar="FILE", type=Path,
                      help="apply a release archive from disk (offline); FILE.sha256 beside it")
     run.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
@@ -121,6 +123,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--to", metavar="VERSION", help="plan for this release")
     check.add_argument("--allow-major", action="store_true", help="plan across a major version")
+    check.add_argument("--allow-yanked", action="store_true", help="plan --to a release its publisher withdrew")
 
     status = command("status", "the installed version, the current or last run, the lock")
     status.add_argument("--json", action="store_true", help="print one JSON object")
@@ -402,6 +405,7 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         root=find_root(arguments.root), name=arguments.name, cron=cron,
         wait_lock=getattr(arguments, "wait_lock", 0), dry_run=getattr(arguments, "dry_run", False),
         to=getattr(arguments, "to", None), allow_major=getattr(arguments, "allow_major", False),
+        allow_yanked=getattr(arguments, "allow_yanked", False),
         package=getattr(arguments, "package", None),
         restore_data=getattr(arguments, "restore_data", False),
     )

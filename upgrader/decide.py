@@ -3,7 +3,8 @@
 From the feed — its index verified, bound to the project's product, no older than the freshest
 one accepted and not expired — or from a package on disk, vouched for by its ``.sha256`` or, with
 a ``public_key``, by a signed index that lists it. Pure of side effects but for recording the
-accepted serial (``accept``, by a run under the project's lock); nothing here starts a run.
+accepted serial (``accept``, by a run under the project's lock), the releases the index withdraws,
+and — on a server without /etc/machine-id — its rollout id; nothing here starts a run.
 """
 
 from __future__ import annotations
@@ -71,12 +72,13 @@ def decide(project: Project, store: ProjectStore, options: Options,
 
     client = feed_for(project)
     index = _feed_index(project, store, client, accept=accept)
-    from upgrader.plan import too_recent
+    from upgrader.plan import rollout_bucket, too_recent
 
     recent = too_recent(index.releases, project.config.get("min_age"), datetime.now(UTC))
     decided = plan_release(
         index.releases, current, allow=project.config.get("allow", "minor"), to=options.to,
         allow_major=options.allow_major, quarantined=quarantined, recent=recent,
+        bucket=rollout_bucket(store.machine_id(), index.product), allow_yanked=options.allow_yanked,
     )
     targets = []
     for version in decided.path:
@@ -114,7 +116,30 @@ def _feed_index(project: Project, store: ProjectStore, client: Feed, *, product:
     check_fresh(index, store.read_feed(), client.url, datetime.now(UTC), reset=str(store.feed_path))
     if accept and index.serial is not None and store.accept_serial(client.url, index.serial):
         logger.info("accepted serial %s of %s", index.serial, index.url)
+    # Kept for status and doctor, which warn of an installed release withdrawn without reading the feed.
+    if store.record_yanked(client.url, {entry["version"]: entry["yanked"] for entry in index.releases
+                                        if entry.get("yanked")}):
+        logger.info("recorded the releases %s withdraws", index.url)
     return index
+
+
+def withdrawal(store: ProjectStore) -> tuple[str, str] | None:
+    """(version, reason) when the installed release is one its publisher withdrew, as the last
+    index read from the feed said (feed.json, see ``_feed_index``); None otherwise. Reads no feed."""
+    installed = store.read_installed()
+    if installed is None:
+        return None
+    reason = ((store.read_feed() or {}).get("yanked") or {}).get(installed["version"])
+    return None if reason is None else (installed["version"], reason)
+
+
+def withdrawal_warning(found: tuple[str, str]) -> str:
+    """What ``check``, ``status`` and ``doctor`` say of an installed release that was withdrawn."""
+    from upgrader.plan import one_line
+
+    version, reason = found
+    return (f"the installed release {version} was withdrawn by its publisher: {one_line(reason)} "
+            "(upgrade with `upgrader run`, or choose a release with --to)")
 
 
 def offline_release(project: Project, store: ProjectStore, package_file: Path, *,

@@ -273,6 +273,21 @@ def _runs(store: ProjectStore) -> list[Check]:
     return checks
 
 
+def _withdrawn(store: ProjectStore) -> list[Check]:
+    """A warning when the installed release is one its publisher withdrew (``yanked``), as the
+    last index read said (feed.json); nothing when it is not, or nothing is installed."""
+    from upgrader.decide import withdrawal, withdrawal_warning
+
+    try:
+        found = withdrawal(store)
+    except UpgraderError as error:
+        return [Check("installed release", False, str(error), "inspect the file; move it aside to start afresh")]
+    if found is None:
+        return []
+    return [Check("installed release", False, withdrawal_warning(found), "upgrader run (or upgrader run --to VERSION)",
+                  severity=WARNING)]
+
+
 def _server(project: Project) -> list[Check]:
     """Whether the installed release serves now (DESIGN §14): the server, not the record."""
     from upgrader.commands import serving
@@ -297,7 +312,7 @@ CONFIG_CHECKS: list[ProjectCheck] = [
 ]
 PROJECT_CHECKS: list[ProjectCheck] = [
     lambda project, store: _cron(project), lambda project, store: _runs(store),
-    lambda project, store: _server(project),
+    lambda project, store: _withdrawn(store), lambda project, store: _server(project),
 ]
 
 

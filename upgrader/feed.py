@@ -52,6 +52,7 @@ TOKEN_ENV = process.TOKEN_VARIABLE
 INDEX_ATTEMPTS = 4
 INDEX_LIMIT = 16 << 20  # bytes of index.json read at most, before its signature is checked
 SIGNATURE_LIMIT = 1 << 10  # bytes of index.json.sig
+MISMATCH_PAUSE = 1.0  # seconds before index.json and its signature are read again when they disagree
 DOWNLOAD_MODE = 0o600
 _T = TypeVar("_T")
 
@@ -62,15 +63,17 @@ class FeedError(ActionError):
     ``cause`` is what went wrong and ``fix`` (may be empty) what the operator can do about it;
     the message is both, ``cause — fix``, so that a one-line error names them together while
     ``doctor`` shows them apart. ``not_found`` says the file is not there (HTTP 404, or no such
-    file under a ``file://`` feed).
+    file under a ``file://`` feed); ``mismatch`` that a signature (base64, of the right key) does
+    not verify the index it was fetched with.
     """
 
     def __init__(self, cause: str, *, retryable: bool = True, release_fault: bool = False, fix: str = "",
-                 not_found: bool = False) -> None:
+                 not_found: bool = False, mismatch: bool = False) -> None:
         super().__init__(f"{cause} — {fix}" if fix else cause, retryable=retryable, release_fault=release_fault)
         self.cause = cause
         self.fix = fix
         self.not_found = not_found
+        self.mismatch = mismatch
 
 
 @dataclass(frozen=True)
@@ -264,8 +267,7 @@ class Feed:
 
         raw = self._retrying(url, lambda: self.fetch(url, INDEX_LIMIT))
         if self._public_key:
-            signature = _signature(lambda: self._retrying(url, lambda: self.fetch(url + ".sig", SIGNATURE_LIMIT)), url)
-            verify_signature(raw, signature, self._public_key, url)
+            raw = self._verified(url, raw, self._public_key)
         index = parse_index(raw, url)
         offered, refused = [], []
         for entry in index.releases:
@@ -276,6 +278,35 @@ class Feed:
                 refused.append(f"release {entry['version']} is not offered: {problem}")
                 logger.warning("%s", refused[-1])
         return replace(index, releases=tuple(offered), refused=tuple(refused)) if refused else index
+
+    def _verified(self, url: str, raw: bytes, public_key: str) -> bytes:
+        """The bytes of index.json at ``url`` once its signature verifies with ``public_key``:
+        ``raw``, or — when the signature fetched for them does not verify — both files read again
+        once after ``MISMATCH_PAUSE`` seconds (a publisher writes the index, then its signature:
+        a client that reads between the two sees a pair that does not match).
+
+        Raises ``FeedError``: retryable when the pair read again still does not match (a publish
+        in progress, or an index altered: either way nothing is downloaded, and the next run tries
+        again), not retryable for a signature that is missing or not base64; ``ConfigError`` for
+        a ``public_key`` that is not a key."""
+        signature = _signature(lambda: self._retrying(url, lambda: self.fetch(url + ".sig", SIGNATURE_LIMIT)), url)
+        try:
+            verify_signature(raw, signature, public_key, url)
+            return raw
+        except FeedError as error:
+            logger.info("%s; reading index.json and its signature again in %g s", error, MISMATCH_PAUSE)
+        self._sleep(MISMATCH_PAUSE)
+        raw = self._retrying(url, lambda: self.fetch(url, INDEX_LIMIT))
+        signature = _signature(lambda: self._retrying(url, lambda: self.fetch(url + ".sig", SIGNATURE_LIMIT)), url)
+        try:
+            verify_signature(raw, signature, public_key, url)
+        except FeedError as error:
+            if not error.mismatch:
+                raise
+            raise FeedError(f"{url}.sig: the signature does not verify with the project's public_key: index.json "
+                            "and index.json.sig do not match (a publish in progress, or the index was altered); "
+                            "nothing is downloaded, the next run tries again", retryable=True) from None
+        return raw
 
     def _retrying(self, url: str, attempt: Callable[[], _T]) -> _T:
         """``attempt()``, tried up to ``INDEX_ATTEMPTS`` times while it raises a retryable
@@ -528,7 +559,7 @@ def verify_signature(raw: bytes, signature: bytes, public_key: str, url: str) ->
     except (InvalidSignature, ValueError):
         raise FeedError(f"{url}.sig: the signature does not verify with the project's public_key; "
                         "nothing is downloaded from an index that is not signed by its publisher",
-                        retryable=False) from None
+                        retryable=False, mismatch=True) from None
 
 
 def load_public_key(text: str) -> bytes:
@@ -596,12 +627,13 @@ def check_fresh(index: Index, accepted: Mapping[str, Any] | None, feed: str, now
     """Refuse ``index`` when it is older than one this project accepted from ``feed``, or expired.
 
     ``accepted`` is what the store remembers (feed.json: ``feed``, ``serial``, ``seen_at``; None
-    when nothing); a serial remembered of another feed does not count. A serial below the one
-    accepted, or none after one, raises a non-retryable ``FeedError`` (the index was replayed or
-    the feed rolled back; ``reset`` is the file to remove when the publisher did so on purpose);
+    when nothing, and no ``serial`` before an index with one); a serial remembered of another
+    feed does not count. A serial below the one accepted, or none after one, raises a
+    non-retryable ``FeedError`` (the index was replayed or the feed rolled back; ``reset`` is the
+    file to remove when the publisher did so on purpose);
     an index past its ``expires`` raises a retryable one (the publisher must re-sign).
     """
-    if accepted is not None and accepted["feed"] == feed:
+    if accepted is not None and accepted["feed"] == feed and "serial" in accepted:
         highest = accepted["serial"]
         if index.serial is None or index.serial < highest:
             has = "has no serial" if index.serial is None else f"has serial {index.serial}"

@@ -4,14 +4,21 @@
 the quarantined versions and the operator's ``--to``/``--allow-major``, and returns the target,
 the path of upgrade stops that leads there, and any major upgrade that policy holds back. It does
 no I/O, so every rule is tested by a table.
+
+A release may be held back from this server (DESIGN §10): withdrawn by its publisher
+(``yanked``), outside its staged rollout (``phase``: this server's ``rollout_bucket`` is not
+below it), quarantined or held here, or younger than ``min_age``. A held-back release is neither
+a target nor a stop on the way to one; ``--to`` installs it all the same, but for a withdrawn
+one, which needs ``--allow-yanked`` too.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,15 +62,56 @@ def admits(allow: str, installed: semver.Version, candidate: semver.Version) -> 
     return allow == "minor" or candidate.minor == installed.minor
 
 
+def rollout_bucket(machine_id: str, product: str) -> int:
+    """This server's place (0-99) in every staged rollout of ``product`` (DESIGN §10): a release
+    of phase P reaches it when the bucket is below P. The same id and product always give the
+    same bucket, so a raised phase only adds servers."""
+    return int(hashlib.sha256((machine_id + product).encode()).hexdigest()[:8], 16) % 100
+
+
+def phase_of(entry: Mapping[str, Any]) -> int:
+    """The share (percent) of servers an index entry is offered to: its ``phase``, 100 without one."""
+    phase = entry.get("phase")
+    return 100 if phase is None else int(phase)
+
+
+def offered(entry: Mapping[str, Any], bucket: int | None) -> bool:
+    """Whether the staged rollout of ``entry`` reaches the server in ``bucket`` (None: a server
+    that does not know its bucket, which every rollout reaches — there is no phase to honour)."""
+    return bucket is None or bucket < phase_of(entry)
+
+
+def one_line(text: str) -> str:
+    """``text`` (a publisher's reason) on one line, its runs of whitespace made single spaces."""
+    return " ".join(str(text).split())
+
+
+HELD_BACK_REASONS = ("yanked", "quarantined", "phase", "min_age")  # when several hold, the first is said
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """A release newer than the installed one that ``allow`` admits but this server does not
+    take: ``why`` one of ``HELD_BACK_REASONS``, ``detail`` the same in words."""
+
+    version: str
+    why: str
+    detail: str
+
+
 @dataclass(frozen=True)
 class Plan:
-    """What ``run`` would do: ``path`` ends at ``target``; empty when there is nothing to do."""
+    """What ``run`` would do: ``path`` ends at ``target``; empty when there is nothing to do.
+    ``held_back``: the admitted releases not taken, oldest first; ``rollout_bucket``: this
+    server's bucket in the feed's staged rollouts (None when not known)."""
 
     installed: str | None
     target: str | None
     path: tuple[str, ...] = ()
     major_available: str | None = None
     quarantined: tuple[str, ...] = ()
+    held_back: tuple[HeldBack, ...] = ()
+    rollout_bucket: int | None = None
 
     @property
     def up_to_date(self) -> bool:
@@ -79,13 +127,20 @@ def plan(
     allow_major: bool = False,
     quarantined: Collection[str] = (),
     recent: Collection[str] = (),
+    bucket: int | None = None,
+    allow_yanked: bool = False,
 ) -> Plan:
     """Decide the target release and the path to it; raises ``PlanError`` for an impossible ``to``.
 
-    ``releases`` are index entries with ``version`` and optional ``min_from``; their versions
-    have been validated. Pre-releases are chosen only when ``to`` names one; quarantined
-    versions are skipped unless ``to`` names them, and so are ``recent`` ones (not yet public
-    for the project's ``min_age``).
+    ``releases`` are index entries with ``version`` and optional ``min_from``, ``phase`` and
+    ``yanked``; their versions have been validated. Pre-releases are chosen only when ``to``
+    names one. Held back (see the module's docstring) and never a stop on the way: a ``yanked``
+    release, one whose ``phase`` this server's ``bucket`` is not below, a ``quarantined`` one
+    and a ``recent`` one (not yet public for the project's ``min_age``); ``to`` takes any of them
+    as its target, a yanked one only with ``allow_yanked``. Without ``to`` the target is the
+    newest admitted release not held back that a path reaches (a held-back upgrade stop can
+    leave a newer release out of reach: the server stays on the way, not stuck); when only a
+    phased-out or withdrawn stop is missing, there is nothing to do yet (no ``PlanError``).
     """
     by_version = {parse_version(entry["version"]): entry for entry in releases}
     current = parse_version(installed) if installed else None
@@ -94,12 +149,17 @@ def plan(
         (v for v in quarantined if v in {str(version) for version in by_version}),
         key=parse_version,
     ))
+    held_back = _held_back(by_version, current, policy, held, recent, bucket)
+    avoided = {str(version) for version, entry in by_version.items()
+               if entry.get("yanked") or not offered(entry, bucket)}
     if to is not None:
-        return _plan_to(by_version, current, installed, to, policy, held)
+        decided = _plan_to(by_version, current, installed, to, policy, held, avoided, allow_yanked)
+        return replace(decided, held_back=held_back, rollout_bucket=bucket)
 
+    skipped = {*held, *recent, *avoided}
     candidates = [
         version for version in by_version
-        if not version.prerelease and str(version) not in held and str(version) not in recent
+        if not version.prerelease and str(version) not in skipped
         and (current is None or version > current)
     ]
     allowed = [v for v in candidates if current is None or admits(policy, current, v)]
@@ -107,14 +167,59 @@ def plan(
     major = max((v for v in refused if current is not None and v.major != current.major),
                 default=None)
     if not allowed:
-        return Plan(installed, None, (), _text(major), held)
-    target = max(allowed)
-    return Plan(installed, str(target), _path(by_version, current, target, (*held, *recent)),
-                _text(major), held)
+        return Plan(installed, None, (), _text(major), held, held_back, bucket)
+    try:
+        target, path = _newest_reachable(by_version, current, allowed, skipped)
+    except PlanError:
+        if not avoided:
+            raise
+        # Only a stop its publisher holds back from this server (phased out, withdrawn) is missing:
+        # nothing to do until the rollout reaches it or a new stop is published — not an error
+        # every night. (Raises when no path exists even through those.)
+        _newest_reachable(by_version, current, allowed, {*held, *recent})
+        return Plan(installed, None, (), _text(major), held, held_back, bucket)
+    return Plan(installed, str(target), path, _text(major), held, held_back, bucket)
+
+
+def _newest_reachable(by_version: Mapping[semver.Version, Mapping[str, Any]], current: semver.Version | None,
+                      allowed: Sequence[semver.Version], skipped: Collection[str]) -> tuple[semver.Version,
+                                                                                          tuple[str, ...]]:
+    """The newest of ``allowed`` that a path of stops not ``skipped`` reaches, and that path;
+    raises the ``PlanError`` of the newest when none is reachable."""
+    newest_error: PlanError | None = None
+    for target in sorted(allowed, reverse=True):
+        try:
+            return target, _path(by_version, current, target, skipped)
+        except PlanError as error:
+            newest_error = newest_error or error
+    assert newest_error is not None  # noqa: S101 - allowed is never empty here
+    raise newest_error
+
+
+def _held_back(by_version: Mapping[semver.Version, Mapping[str, Any]], current: semver.Version | None,
+               policy: str, held: Collection[str], recent: Collection[str], bucket: int | None) -> tuple[HeldBack, ...]:
+    """The releases newer than ``current`` that ``policy`` admits (pre-releases aside) but that
+    this server does not take, oldest first, each with its first reason of ``HELD_BACK_REASONS``."""
+    found = []
+    for version in sorted(by_version):
+        if version.prerelease or (current is not None and (version <= current or not admits(policy, current, version))):
+            continue
+        entry, text = by_version[version], str(version)
+        if entry.get("yanked"):
+            found.append(HeldBack(text, "yanked", f"withdrawn by its publisher: {one_line(entry['yanked'])}"))
+        elif text in held:
+            found.append(HeldBack(text, "quarantined", "quarantined or held on this server"))
+        elif not offered(entry, bucket):
+            found.append(HeldBack(text, "phase", f"staged rollout at {phase_of(entry)}% of servers, not yet this "
+                                                 f"one (its rollout bucket is {bucket})"))
+        elif text in recent:
+            found.append(HeldBack(text, "min_age", "released more recently than project.yaml's min_age"))
+    return tuple(found)
 
 
 def _plan_to(by_version: dict[semver.Version, Mapping[str, Any]], current: semver.Version | None,
-             installed: str | None, to: str, policy: str, held: tuple[str, ...]) -> Plan:
+             installed: str | None, to: str, policy: str, held: tuple[str, ...], avoided: Collection[str],
+             allow_yanked: bool) -> Plan:
     try:
         wanted = parse_version(to)
     except ValueError as error:
@@ -135,8 +240,13 @@ def _plan_to(by_version: dict[semver.Version, Mapping[str, Any]], current: semve
                 f"--to {to}: moving from {installed} to {to} crosses a major version; "
                 "pass --allow-major once its release notes' manual steps are done"
             )
-    # Intermediate stops skip quarantined releases; the one named by --to is taken anyway.
-    path = _path(by_version, current, wanted, tuple(v for v in held if v != to))
+    withdrawn = by_version[wanted].get("yanked")
+    if withdrawn and not allow_yanked:
+        raise PlanError(f"--to {to}: release {to} was withdrawn by its publisher: {one_line(withdrawn)}; "
+                        "pass --allow-yanked to install it anyway")
+    # Intermediate stops skip quarantined, withdrawn and phased-out releases; the one named by
+    # --to is taken anyway (the operator asked for it).
+    path = _path(by_version, current, wanted, {v for v in (*held, *avoided) if v != to})
     return Plan(installed, to, path, None, held)
 
 

@@ -53,6 +53,60 @@ def _loads(text: str | bytes) -> Any:
         raise ValueError("nested too deeply") from None
 
 
+SYSTEM_MACHINE_ID = Path("/etc/machine-id")
+MACHINE_ID_FILE = "machine-id"
+MACHINE_ID_MODE = 0o644  # not a secret: it only says which share of a staged rollout this server is in
+
+
+def machine_id(state_root: Path, system: Path = SYSTEM_MACHINE_ID) -> str:
+    """This server's id for staged rollouts (DESIGN §10): ``system`` (/etc/machine-id) stripped,
+    else a random id (uuid4, hex) made once and kept in ``state_root`` (``<root>/state/``) as
+    ``machine-id`` — created whole (a linked temporary file, so that two processes creating it at
+    once agree on the first one's), mode 0644. Raises ``StateError`` when the kept id cannot be
+    read or written, or is empty."""
+    try:
+        found = system.read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        found = ""
+    if found and found != "uninitialized":  # systemd writes "uninitialized" until first boot completes
+        return found
+    path = state_root / MACHINE_ID_FILE
+    try:
+        kept = path.read_text(encoding="ascii", errors="replace").strip()
+    except FileNotFoundError:
+        kept = _create_machine_id(path)
+    except OSError as error:
+        raise StateError(f"{path}: cannot read: {error.strerror}") from None
+    if not kept:
+        raise StateError(_corrupt(path, "empty"))
+    return kept
+
+
+def _create_machine_id(path: Path) -> str:
+    import uuid
+
+    make_dirs(path.parent)
+    made = uuid.uuid4().hex
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, MACHINE_ID_MODE)
+        with os.fdopen(fd, "w", encoding="ascii") as stream:
+            os.fchmod(stream.fileno(), MACHINE_ID_MODE)  # whatever the umask
+            stream.write(made + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        try:
+            os.link(temporary, path)  # fails when another process made it first: its id stands
+        except FileExistsError:
+            return path.read_text(encoding="ascii", errors="replace").strip()
+        _fsync_dir(path.parent)
+        return made
+    except OSError as error:
+        raise StateError(f"{path}: cannot write this server's rollout id: {error.strerror}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def make_dirs(path: Path) -> None:
     """Create ``path`` and its missing parents, new folders 0700."""
     if path.is_dir():
@@ -247,12 +301,54 @@ class ProjectStore:
     def accept_serial(self, feed: str, serial: int) -> bool:
         """Remember that an index of ``feed`` with ``serial`` was accepted; True when feed.json
         changed (a higher serial, or another feed), False when it already said as much."""
-        known = self.read_feed()
-        if known is not None and known["feed"] == feed and known["serial"] >= serial:
+        with self._feed_update():
+            known = self.read_feed()
+            if known is not None and known["feed"] == feed and known.get("serial", -1) >= serial:
+                return False
+            kept = {"yanked": known["yanked"], "yanked_at": known["yanked_at"]} \
+                if known is not None and known["feed"] == feed and "yanked" in known else {}
+            write_atomic(self.feed_path, _encode({"schema": SCHEMA, "feed": feed, "serial": serial, "seen_at": now(),
+                                                  **kept}))
+            return True
+
+    def record_yanked(self, feed: str, yanked: dict[str, str]) -> bool:
+        """Remember the releases the index just read from ``feed`` withdraws (version → reason),
+        for ``status`` and ``doctor``, which do not read the feed. True when feed.json changed;
+        nothing is written when it already says as much (none known is the same as none), so a
+        ``check`` leaves the state as it found it unless the feed's withdrawals changed."""
+        def recorded(known: dict[str, Any] | None) -> bool:
+            return (known["yanked"] if known is not None and known["feed"] == feed and "yanked" in known
+                    else {}) == yanked
+
+        if recorded(self.read_feed()):  # the usual case: looked at without a lock, nothing written
             return False
+        with self._feed_update():
+            known = self.read_feed()
+            if recorded(known):
+                return False
+            kept: dict[str, Any] = {key: known[key] for key in ("serial", "seen_at") if key in known} \
+                if known is not None and known["feed"] == feed else {}
+            write_atomic(self.feed_path, _encode({"schema": SCHEMA, "feed": feed, **kept, "yanked": yanked,
+                                                  "yanked_at": now()}))
+            return True
+
+    def machine_id(self) -> str:
+        """This server's id for staged rollouts: see ``machine_id``; kept beside the projects'
+        state folders (``<root>/state/machine-id``), as it is the server's, not a project's."""
+        return machine_id(self.dir.parent)
+
+    @contextmanager
+    def _feed_update(self) -> Iterator[None]:
+        """Hold an exclusive ``flock(2)`` on the state folder while feed.json is read and
+        replaced: a ``check`` records withdrawals without the project's lock (it must never make
+        a run fail as locked), and must not put back a serial older than a run's meanwhile."""
         make_dirs(self.dir)
-        write_atomic(self.feed_path, _encode({"schema": SCHEMA, "feed": feed, "serial": serial, "seen_at": now()}))
-        return True
+        fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the only descriptor of this open file releases its lock
 
     def write_progress(self, progress: dict[str, Any] | None) -> None:
         """The current step's progress, for ``status --watch``; None removes it.

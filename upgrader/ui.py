@@ -187,6 +187,8 @@ def print_status(console: Console, data: Mapping[str, Any]) -> None:
                           markup=False)
         else:
             console.print(f"server: {data.get('serving_problem')}", style="red", markup=False)
+    for warning in data.get("warnings") or []:
+        console.print(f"warning: {warning}", style="yellow", markup=False)
     print_held(console, data["held"])
     if data["run"] is None:
         console.print("no run yet")
@@ -216,12 +218,15 @@ def print_checks(console: Console, checks: list[Check]) -> None:
 
 
 def print_check(console: Console, data: Mapping[str, Any]) -> None:
-    """``check`` for a person: installed, target, the path of upgrade stops, the quarantine."""
+    """``check`` for a person: installed, target, the path of upgrade stops, the releases held
+    back from this server (one line each), the quarantine."""
     console.print(f"project {data['project']}: installed {data['installed'] or '(nothing)'}", markup=False)
     if data["up_to_date"]:
         console.print("up to date: no release to install", markup=False)
     else:
         console.print(f"would install {data['target']} via {' → '.join(data['path'])}", markup=False)
+    for held in data.get("held_back") or []:
+        console.print(f"held back: {held['version']}: {held['detail']}", markup=False)
     if data.get("data_folders"):
         console.print("keeps as data (projects/<name>/data/): " + ", ".join(
             f"./{folder}" for folder in data["data_folders"]), markup=False)

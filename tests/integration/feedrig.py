@@ -3,8 +3,9 @@
 - ``FeedServer``: a threaded HTTP server on 127.0.0.1 serving a folder. It records every request
   (path, headers, status, body bytes sent) and plays per-path behaviours a test sets: require a
   bearer token (401 without, 403 with a wrong one), answer a fixed status, answer some statuses
-  first (500 twice, 429 with ``Retry-After``) and then the file, drop the connection after K body
-  bytes on the first request, throttle, and honour ``Range: bytes=N-`` with 206.
+  (500 twice, 429 with ``Retry-After``) or other bodies (an old signature) first and then the
+  file, drop the connection after K body bytes on the first request, throttle, and honour
+  ``Range: bytes=N-`` with 206.
 - Release archives: ``write_archive`` / ``release_files`` build the tar.gz of DESIGN §4, good or
   deliberately bad; ``Publisher`` writes them into a feed folder with index.json (DESIGN §3) and
   signs it with a real Ed25519 key.
@@ -91,6 +92,8 @@ class Behaviour:
     """Statuses to answer, one per request, before serving the file (e.g. [500, 500])."""
     retry_after: str | None = None
     """The ``Retry-After`` header sent with the statuses of ``first``."""
+    bodies: list[bytes] = field(default_factory=list)
+    """Bodies to answer (200), one per request, before serving the file (e.g. an old signature)."""
     drop_after: int | None = None
     """On the first request of the file only: send the full Content-Length, K body bytes, close."""
     rate: float | None = None
@@ -136,12 +139,14 @@ class _Handler(BaseHTTPRequestHandler):
             behaviour = rig.behaviours.get(path, Behaviour())
             token = behaviour.token or rig.token
             first = behaviour.first.pop(0) if behaviour.first else None
+            body = behaviour.bodies.pop(0) if behaviour.bodies and first is None else None
         try:
-            self._answer(record, behaviour, token, first)
+            self._answer(record, behaviour, token, first, body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def _answer(self, record: Record, behaviour: Behaviour, token: str | None, first: int | None) -> None:
+    def _answer(self, record: Record, behaviour: Behaviour, token: str | None, first: int | None,
+                body: bytes | None = None) -> None:
         if token is not None:
             given = record.authorization
             if given is None:
@@ -154,9 +159,9 @@ class _Handler(BaseHTTPRequestHandler):
             extra = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
             return self._status(record, first, extra)
         file = self.server.rig.file_for(record.path)
-        if file is None:
+        if file is None and body is None:
             return self._status(record, 404)
-        data = file.read_bytes()
+        data = body if body is not None else file.read_bytes() if file is not None else b""
         start = 0
         match = re.fullmatch(r"bytes=(\d+)-", record.range or "")
         if match and not behaviour.ignore_range:

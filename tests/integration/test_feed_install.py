@@ -36,9 +36,11 @@ def test_first_install_takes_the_newest_allowed_release_and_a_second_run_is_up_t
     before = rig.check()
     warnings = before.pop("warnings")
     assert [" is unsigned:" in warnings[0], " is plain http:" in warnings[1]] == [True, True], warnings
+    bucket = before.pop("rollout_bucket")  # this machine's: see tests/unit/test_plan.py
+    assert isinstance(bucket, int) and 0 <= bucket < 100, bucket
     assert before == {"project": "acme", "installed": None, "target": "1.1.0", "path": ["1.1.0"],
                       "major_available": None, "quarantined": [], "held": [], "up_to_date": False, "data_folders": [],
-                      "reconfigure_needed": None, "serving": None}
+                      "reconfigure_needed": None, "serving": None, "held_back": [], "withdrawn": None}
     assert archive_requests(rig) == [], "check downloaded an archive"
     assert not rig.downloads.exists() and not rig.releases.exists(), "check changed the root"
 
@@ -59,9 +61,10 @@ def test_first_install_takes_the_newest_allowed_release_and_a_second_run_is_up_t
 
     after = rig.check()
     assert after.pop("warnings") == warnings
+    assert after.pop("rollout_bucket") == bucket, "the same server, the same bucket"
     assert after == {"project": "acme", "installed": "1.1.0", "target": None, "path": [],
                      "major_available": None, "quarantined": [], "held": [], "up_to_date": True, "data_folders": [],
-                     "reconfigure_needed": None, "serving": None}
+                     "reconfigure_needed": None, "serving": None, "held_back": [], "withdrawn": None}
 
     rig.server.clear()
     again = rig.cli("run")

@@ -26,11 +26,13 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from upgrader import feed as feed_module
 from upgrader.errors import ConfigError
 from upgrader.feed import (
+    MISMATCH_PAUSE,
     TOKEN_ENV,
     Feed,
     FeedError,
     _status_error,
     check_fresh,
+    index_beside,
     load_public_key,
     parse_index,
     pinned_product,
@@ -231,12 +233,71 @@ def test_index_from_a_signed_file_mirror(tmp_path: Path, publisher: Ed25519Priva
 def test_index_from_a_file_mirror_with_a_tampered_index(
     tmp_path: Path, publisher: Ed25519PrivateKey
 ) -> None:
+    """An index and a signature that do not match may be a publish caught halfway (index written,
+    signature not yet): read again once after a pause, then refused for now — retryable, never
+    the fault of a release."""
     raw = index()
     (tmp_path / "index.json").write_bytes(raw.replace(b"52831", b"52832"))
     (tmp_path / "index.json.sig").write_bytes(sign(publisher, raw))
-    client = Feed(tmp_path.as_uri(), public_key=public_key_of(publisher), sleep=pytest.fail)
-    with pytest.raises(FeedError, match="does not verify"):
+    pauses: list[float] = []
+    client = Feed(tmp_path.as_uri(), public_key=public_key_of(publisher), sleep=pauses.append)
+    with pytest.raises(FeedError) as caught:
         client.index()
+    sig = (tmp_path / "index.json.sig").as_uri()
+    assert str(caught.value) == (
+        f"{sig}: the signature does not verify with the project's public_key: index.json and index.json.sig "
+        "do not match (a publish in progress, or the index was altered); nothing is downloaded, the next run "
+        "tries again")
+    assert caught.value.retryable is True and caught.value.release_fault is False
+    assert pauses == [MISMATCH_PAUSE]
+
+
+def test_a_signature_written_during_the_pause_is_taken(tmp_path: Path, publisher: Ed25519PrivateKey) -> None:
+    """The publisher wrote the new index; its signature lands while the client waits."""
+    old, new = index(), index(entry(version="1.2.0"))
+    (tmp_path / "index.json").write_bytes(new)
+    (tmp_path / "index.json.sig").write_bytes(sign(publisher, old))
+
+    def publish_signature(seconds: float) -> None:
+        (tmp_path / "index.json.sig").write_bytes(sign(publisher, new))
+
+    client = Feed(tmp_path.as_uri(), public_key=public_key_of(publisher), sleep=publish_signature)
+    assert [release["version"] for release in client.index().releases] == ["1.2.0"]
+
+
+@pytest.mark.parametrize(("second", "match"), [
+    pytest.param(b"this is !! not base64", "not a base64 signature", id="still-not-base64"),
+    pytest.param(None, "no such file", id="gone"),
+])
+def test_a_signature_still_unusable_after_the_pause_is_refused_for_good(
+    tmp_path: Path, publisher: Ed25519PrivateKey, second: bytes | None, match: str
+) -> None:
+    """A torn signature file (a publisher's write caught halfway) is read again too; one that is
+    still no signature at all is the feed's to fix, not a passing state."""
+    raw = index()
+    (tmp_path / "index.json").write_bytes(raw)
+    (tmp_path / "index.json.sig").write_bytes(sign(publisher, raw)[:20])
+
+    def then(seconds: float) -> None:
+        if second is None:
+            (tmp_path / "index.json.sig").unlink()
+        else:
+            (tmp_path / "index.json.sig").write_bytes(second)
+
+    client = Feed(tmp_path.as_uri(), public_key=public_key_of(publisher), sleep=then)
+    with pytest.raises(FeedError, match=match) as caught:
+        client.index()
+    assert caught.value.retryable is False
+
+
+def test_index_beside_a_package_refuses_a_mismatch_for_good(tmp_path: Path, publisher: Ed25519PrivateKey) -> None:
+    """On a disk package nothing will change: no pause, not retryable."""
+    raw = index()
+    (tmp_path / "index.json").write_bytes(raw.replace(b"52831", b"52832"))
+    (tmp_path / "index.json.sig").write_bytes(sign(publisher, raw))
+    with pytest.raises(FeedError, match="does not verify") as caught:
+        index_beside(tmp_path, public_key_of(publisher))
+    assert caught.value.retryable is False
 
 
 def test_index_without_its_signature_file(tmp_path: Path, publisher: Ed25519PrivateKey) -> None:

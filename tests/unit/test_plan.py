@@ -7,6 +7,8 @@ installed, the options, and the plan expected. A release is written ``"1.3.0"``,
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +16,7 @@ import pytest
 import semver
 
 from upgrader.errors import EXIT_USAGE, UsageError
-from upgrader.plan import Plan, PlanError, admits, parse_version, plan
+from upgrader.plan import Plan, PlanError, admits, offered, parse_version, plan, rollout_bucket
 
 
 def feed(*specs: str) -> list[dict[str, Any]]:
@@ -342,3 +344,156 @@ def test_anything_the_schemas_accept_parses() -> None:
         assert str(parse_version(text)) == text
 
     parses()
+
+
+# -- staged rollouts (phase) and withdrawals (yanked), DESIGN §10 ------------------------------------
+
+
+def marked(releases: list[dict[str, Any]], **fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """``releases`` with extra index fields per version: ``marked(STD, **{"1.2.0": {"phase": 10}})``."""
+    return [{**entry, **fields.get(entry["version"], {})} for entry in releases]
+
+
+BUCKET = 42  # this server's place in every rollout, in these rows
+OUT = {"phase": BUCKET}  # offered to buckets 0..41: not to this server
+IN = {"phase": BUCKET + 1}
+YANKED = {"yanked": "corrupts uploads\non ext4"}
+
+HELD_BACK_PLANS = [
+    pytest.param(marked(STD, **{"1.2.0": OUT}), "1.0.0", {}, expect("1.1.0", ["1.1.0"], "2.1.0"),
+                 [("1.2.0", "phase")], id="phased-out-newest-falls-back"),
+    pytest.param(marked(STD, **{"1.2.0": IN}), "1.0.0", {}, expect("1.2.0", ["1.2.0"], "2.1.0"), [],
+                 id="phase-above-the-bucket-is-taken"),
+    pytest.param(marked(STD, **{"1.2.0": {"phase": 0}}), "1.0.0", {"bucket": 0},
+                 expect("1.1.0", ["1.1.0"], "2.1.0"), [("1.2.0", "phase")], id="phase-0-reaches-nobody"),
+    pytest.param(marked(STD, **{"1.2.0": {"phase": 100}}), "1.0.0", {"bucket": 99},
+                 expect("1.2.0", ["1.2.0"], "2.1.0"), [], id="phase-100-reaches-everybody"),
+    pytest.param(marked(STD, **{"1.2.0": OUT}), "1.0.0", {"bucket": None},
+                 expect("1.2.0", ["1.2.0"], "2.1.0"), [], id="no-bucket-no-phase-honoured"),
+    pytest.param(marked(STD, **{"1.2.0": YANKED}), "1.0.0", {}, expect("1.1.0", ["1.1.0"], "2.1.0"),
+                 [("1.2.0", "yanked")], id="yanked-newest-falls-back"),
+    pytest.param(marked(STD, **{"2.1.0": YANKED}), "1.0.0", {}, expect("1.2.0", ["1.2.0"], "2.0.0"), [],
+                 id="a-yanked-major-is-not-announced"),
+    pytest.param(marked(STD, **{"2.1.0": YANKED}), None, {}, expect("2.0.0", ["2.0.0"]), [("2.1.0", "yanked")],
+                 id="first-install-skips-yanked"),
+    pytest.param(marked(STD, **{"2.1.0": OUT, "2.0.0": YANKED}), None, {}, expect("1.2.0", ["1.2.0"]),
+                 [("2.0.0", "yanked"), ("2.1.0", "phase")], id="first-install-skips-both"),
+    pytest.param(marked(STD, **{"1.1.0": YANKED, "1.2.0": OUT}), "1.0.0", {"quarantined": ["1.0.2"]},
+                 expect("1.0.1", ["1.0.1"], "2.1.0", quarantined=["1.0.2"]),
+                 [("1.0.2", "quarantined"), ("1.1.0", "yanked"), ("1.2.0", "phase")],
+                 id="every-reason-oldest-first"),
+    pytest.param(marked(STD, **{"1.2.0": {**YANKED, **OUT}}), "1.0.0", {"quarantined": ["1.2.0"]},
+                 expect("1.1.0", ["1.1.0"], "2.1.0", quarantined=["1.2.0"]), [("1.2.0", "yanked")],
+                 id="yanked-is-said-before-the-other-reasons"),
+    pytest.param(marked(STD, **{"1.2.0": OUT}), "1.0.0", {"recent": {"1.2.0", "1.1.0"}},
+                 expect("1.0.2", ["1.0.2"], "2.1.0"), [("1.1.0", "min_age"), ("1.2.0", "phase")],
+                 id="phase-before-min-age"),
+    pytest.param(marked(STD, **{"2.1.0": OUT}), "1.0.0", {"allow": "patch"}, expect("1.0.2", ["1.0.2"], "2.0.0"),
+                 [], id="only-releases-allow-admits-are-held-back"),
+    pytest.param(marked(STD, **{"1.0.1": OUT}), "1.0.2", {}, expect("1.2.0", ["1.2.0"], "2.1.0"), [],
+                 id="older-than-the-installed-is-not-held-back"),
+    # Upgrade stops: a held-back release is never a stop; the plan falls back to what a path reaches.
+    pytest.param(marked(STOPS, **{"1.2.1": OUT}), "1.1.0", {}, expect("1.4.0", ["1.2.0", "1.4.0"]),
+                 [("1.2.1", "phase")], id="phased-out-stop-is-passed-by-an-older-one"),
+    pytest.param(marked(STOPS, **{"1.2.0": YANKED, "1.2.1": YANKED}), "1.1.0", {}, expect(None),
+                 [("1.2.0", "yanked"), ("1.2.1", "yanked")], id="no-stop-left-nothing-reachable-is-up-to-date"),
+    pytest.param(marked(feed("1.0.0", "1.4.0", "1.5.0", "2.0.0 from 1.5.0"), **{"1.5.0": OUT}), "1.0.0",
+                 {"allow": "major"}, expect("1.4.0", ["1.4.0"]), [("1.5.0", "phase")],
+                 id="a-phased-out-stop-leaves-the-server-on-the-way-not-stuck"),
+]
+
+
+@pytest.mark.parametrize(("releases", "installed", "options", "expected", "held_back"), HELD_BACK_PLANS)
+def test_held_back(releases: list[dict[str, Any]], installed: str | None, options: dict[str, Any],
+                   expected: dict[str, Any], held_back: list[tuple[str, str]]) -> None:
+    result = plan(releases, installed, **{"bucket": BUCKET, **options})
+    check(result, installed, expected)
+    assert [(held.version, held.why) for held in result.held_back] == held_back
+    assert result.rollout_bucket == options.get("bucket", BUCKET)
+
+
+def test_held_back_says_why_in_words() -> None:
+    result = plan(marked(STD, **{"1.1.0": YANKED, "1.2.0": {"phase": 20}}), "1.0.0", bucket=57,
+                  quarantined=["1.0.2"], recent={"1.0.1"})
+    assert [held.detail for held in result.held_back] == [
+        "released more recently than project.yaml's min_age",
+        "quarantined or held on this server",
+        "withdrawn by its publisher: corrupts uploads on ext4",
+        "staged rollout at 20% of servers, not yet this one (its rollout bucket is 57)",
+    ]
+
+
+TO_HELD_BACK = [
+    pytest.param(marked(STD, **{"1.2.0": OUT}), "1.0.0", {"to": "1.2.0"}, expect("1.2.0", ["1.2.0"]),
+                 id="to-installs-a-phased-out-release"),
+    pytest.param(marked(STD, **{"1.2.0": YANKED}), "1.0.0", {"to": "1.2.0", "allow_yanked": True},
+                 expect("1.2.0", ["1.2.0"]), id="to-installs-a-yanked-release-with-allow-yanked"),
+    pytest.param(marked(STOPS, **{"1.2.1": OUT}), "1.0.0", {"to": "1.4.0"}, expect("1.4.0", ["1.2.0", "1.4.0"]),
+                 id="to-never-stops-at-a-phased-out-release"),
+    pytest.param(marked(STOPS, **{"1.2.1": YANKED}), "1.0.0", {"to": "1.4.0", "allow_yanked": True},
+                 expect("1.4.0", ["1.2.0", "1.4.0"]), id="allow-yanked-is-not-a-yanked-stop"),
+    pytest.param(marked(STOPS, **{"1.2.1": OUT}), "1.0.0", {"to": "1.2.1"}, expect("1.2.1", ["1.2.1"]),
+                 id="to-a-phased-out-stop-itself"),
+]
+
+
+@pytest.mark.parametrize(("releases", "installed", "options", "expected"), TO_HELD_BACK)
+def test_to_held_back(releases: list[dict[str, Any]], installed: str | None, options: dict[str, Any],
+                      expected: dict[str, Any]) -> None:
+    check(plan(releases, installed, bucket=BUCKET, **options), installed, expected)
+
+
+def test_to_a_yanked_release_is_refused_in_one_line_naming_the_flag() -> None:
+    with pytest.raises(PlanError) as caught:
+        plan(marked(STD, **{"1.2.0": YANKED}), "1.0.0", to="1.2.0", bucket=BUCKET)
+    assert str(caught.value) == ("--to 1.2.0: release 1.2.0 was withdrawn by its publisher: corrupts uploads on "
+                                 "ext4; pass --allow-yanked to install it anyway")
+    assert caught.value.exit_code == EXIT_USAGE
+
+
+@pytest.mark.parametrize("stop", [pytest.param(YANKED, id="yanked"), pytest.param(OUT, id="phased-out")])
+def test_to_through_only_a_held_back_stop_has_no_path(stop: dict[str, Any]) -> None:
+    releases = marked(feed("1.0.0", "1.2.0", "1.4.0 from 1.2.0"), **{"1.2.0": stop})
+    with pytest.raises(PlanError, match=r"^no upgrade path from 1\.0\.0 to 1\.4\.0"):
+        plan(releases, "1.0.0", to="1.4.0", bucket=BUCKET, allow_yanked=True)
+
+
+# -- the rollout bucket --------------------------------------------------------------------------
+
+
+SERVERS = [hashlib.sha256(f"server-{number}".encode()).hexdigest()[:32] for number in range(10_000)]
+
+
+@pytest.mark.parametrize("phase", [1, 10, 20, 50, 75, 99])
+def test_the_share_that_takes_a_release_is_its_phase(phase: int) -> None:
+    """Among 10 000 simulated servers, the share a release of phase P reaches is P ± 2 points."""
+    entry = {"version": "1.1.0", "phase": phase}
+    taking = sum(offered(entry, rollout_bucket(machine, "acme-server")) for machine in SERVERS)
+    assert abs(taking / len(SERVERS) * 100 - phase) <= 2, taking
+
+
+def test_raising_the_phase_only_adds_servers() -> None:
+    def reached(phase: int) -> set[str]:
+        return {machine for machine in SERVERS
+                if offered({"phase": phase}, rollout_bucket(machine, "acme-server"))}
+
+    shares = [reached(phase) for phase in (0, 5, 20, 50, 90, 100)]
+    assert shares[0] == set() and shares[-1] == set(SERVERS)
+    for smaller, larger in itertools.pairwise(shares):
+        assert smaller < larger
+
+
+def test_the_bucket_is_the_designs_formula_and_differs_per_product() -> None:
+    machine = "3d1219c7c4c5404aaa1f6d2a48adfda4"
+    assert rollout_bucket(machine, "acme-server") == int(
+        hashlib.sha256(b"3d1219c7c4c5404aaa1f6d2a48adfda4acme-server").hexdigest()[:8], 16) % 100
+    # Each product rolls out to its own first servers: not always the same unlucky ones.
+    same = sum(rollout_bucket(machine, "acme-server") == rollout_bucket(machine, "other-product")
+               for machine in SERVERS[:1000])
+    assert same < 50
+
+
+def test_no_path_even_through_held_back_stops_is_still_an_error() -> None:
+    releases = marked(feed("1.0.0", "1.2.0", "1.4.0 from 1.3.0"), **{"1.2.0": OUT})
+    with pytest.raises(PlanError, match=r"^no upgrade path from 1\.0\.0 to 1\.4\.0"):
+        plan(releases, "1.0.0", bucket=BUCKET)

@@ -18,7 +18,7 @@ from unit_support import linear_workflow
 from upgrader import engine
 from upgrader.errors import LockedError, StateError
 from upgrader.project import Project
-from upgrader.store import HELD_BY_OPERATOR, ProjectStore, now
+from upgrader.store import HELD_BY_OPERATOR, ProjectStore, machine_id, now
 
 RUN_ID = "20261127T120000Z-abc123"
 
@@ -354,3 +354,75 @@ def test_the_lock_in_one_process_names_its_holder(store: ProjectStore) -> None:
     assert other.lock_holder() is None
     assert not store.holder_path.exists()
     assert store.lock_path.exists()  # the file stays; only the OS lock means anything
+
+
+# -- this server's rollout id, and what feed.json remembers ------------------------------------------
+
+
+def test_machine_id_is_the_systems(tmp_path: Path) -> None:
+    system = tmp_path / "etc-machine-id"
+    system.write_text("3d1219c7c4c5404aaa1f6d2a48adfda4\n")
+    assert machine_id(tmp_path / "state", system) == "3d1219c7c4c5404aaa1f6d2a48adfda4"
+    assert not (tmp_path / "state").exists(), "nothing is kept when the system has an id"
+
+
+@pytest.mark.parametrize("system_text", [None, "", "\n", "uninitialized\n"],
+                         ids=["missing", "empty", "blank", "uninitialized"])
+def test_without_a_system_id_a_random_one_is_made_once_and_kept(tmp_path: Path, system_text: str | None) -> None:
+    system = tmp_path / "etc-machine-id"
+    if system_text is not None:
+        system.write_text(system_text)
+    state = tmp_path / "root" / "state"
+    first = machine_id(state, system)
+    assert len(first) == 32 and int(first, 16) >= 0
+    kept = state / "machine-id"
+    assert kept.read_text() == first + "\n"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o644
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert machine_id(state, system) == first, "the same id on every later run"
+    assert leftovers(state) == []
+
+
+def test_an_id_made_by_another_process_first_stands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two processes making the id at once: the second links its file over nothing, finds the
+    first's, and uses it."""
+    state = tmp_path / "state"
+    state.mkdir()
+    real_link = os.link
+
+    def raced(source: Any, destination: Any) -> None:
+        Path(destination).write_text("f" * 32 + "\n")
+        real_link(source, destination)
+
+    monkeypatch.setattr(os, "link", raced)
+    assert machine_id(state, tmp_path / "none") == "f" * 32
+    assert leftovers(state) == []
+
+
+def test_an_empty_kept_id_is_refused_not_replaced(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "machine-id").write_text("")
+    with pytest.raises(StateError, match="machine-id is corrupt: empty"):
+        machine_id(state, tmp_path / "none")
+    assert (state / "machine-id").read_text() == ""
+
+
+def test_feed_json_keeps_the_serial_and_the_withdrawals_apart(store: ProjectStore) -> None:
+    feed = "https://feed.example.invalid/acme/"
+    assert store.record_yanked(feed, {}) is False
+    assert not store.dir.exists(), "nothing withdrawn, nothing known: nothing written"
+    assert store.accept_serial(feed, 5) is True
+    assert store.record_yanked(feed, {"1.1.0": "broken"}) is True
+    assert store.record_yanked(feed, {"1.1.0": "broken"}) is False
+    assert store.accept_serial(feed, 6) is True
+    known = store.read_feed()
+    assert known is not None
+    assert (known["serial"], known["yanked"]) == (6, {"1.1.0": "broken"})
+    assert store.record_yanked(feed, {}) is True
+    known = store.read_feed()
+    assert known is not None and (known["serial"], known["yanked"]) == (6, {})
+    # Another feed starts afresh: neither the serial nor the withdrawals of the first one count.
+    assert store.record_yanked("https://other.example.invalid/", {"2.0.0": "no"}) is True
+    assert store.read_feed() == {"schema": 1, "feed": "https://other.example.invalid/", "yanked": {"2.0.0": "no"},
+                                 "yanked_at": store.read_feed()["yanked_at"]}  # type: ignore[index]
