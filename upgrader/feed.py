@@ -305,7 +305,7 @@ class Feed:
                 raise
             raise FeedError(f"{url}.sig: the signature does not verify with the project's public_key: index.json "
                             "and index.json.sig do not match (a publish in progress, or the index was altered); "
-                            "nothing is downloaded, the next run tries again", retryable=True) from None
+                            "nothing is downloaded, the next run tries again", retryable=True, mismatch=True) from None
         return raw
 
     def _retrying(self, url: str, attempt: Callable[[], _T]) -> _T:

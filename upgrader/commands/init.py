@@ -314,7 +314,9 @@ def init(options: Options, settings: Settings, adoption: Adoption | None = None)
             adopted, notes = adopt(project, stack, adoption, written)
         checked = app.check(app.Options(root=root, name=name))
     except FeedError as error:
-        if not error.retryable or stack is not None:
+        # A signature that does not verify, read twice: at setup, a wrong --public-key is far
+        # likelier than a publish in progress, and the operator is there to run init again.
+        if not error.retryable or error.mismatch or stack is not None:
             written.remove()
             raise
         kept = ", ".join(str(where.relative_to(root)) for kind, where in written.paths if kind == "file")
