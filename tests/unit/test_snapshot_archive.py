@@ -228,7 +228,8 @@ def test_a_second_pass_writes_only_what_changed(tmp_path: Path, monkeypatch: pyt
     before = {name: os.lstat(dest / name) for name in ("keep", "big", "change", "chmod", "link")}
     (dest / ".upgrader-partial-0123456789abcdef").write_bytes(b"a leftover of a pass cut short")
 
-    changed_big = big[:(2 << 20) + 5] + b"!" + big[(2 << 20) + 6:]  # differs in its third MiB
+    at = (2 << 20) + 5  # a byte of its third MiB, flipped (a fixed b"!" there was big's own byte one time in 256)
+    changed_big = big[:at] + bytes([big[at] ^ 0xFF]) + big[at + 1:]
     second = [root(), member("./keep", data=b"same\n"), member("./big", data=changed_big),
               member("./change", data=b"after!\n"), member("./grow", data=b"longer now\n"),
               member("./new", data=b"hello\n"), member("./retype", tarfile.DIRTYPE),
