@@ -269,3 +269,58 @@ def test_the_warning_ends_when_the_publisher_restores_the_release_or_the_server_
     ok(rig.cli("run"))
     assert rig.installed() == "1.1.0" and status(rig)["warnings"] == []
     assert json.loads((rig.state / "feed.json").read_text())["yanked"] == {"1.0.0": "bad"}
+
+
+# -- the publisher's commands end to end -----------------------------------------------------------
+
+
+def test_a_staged_rollout_and_a_withdrawal_made_with_the_publishers_commands(rig: Rig, tmp_path: Path) -> None:
+    """release publish --phase, release phase and release yank (each a signed index change) as the
+    servers see them: held back by phase, reached when the phase passes this server's bucket,
+    withdrawn with a warning to a server that runs it."""
+    import subprocess
+
+    from .support import UPGRADER
+
+    def release(*args: str) -> list[str]:
+        done = subprocess.run([str(UPGRADER), "release", *args], capture_output=True, text=True, check=False,
+                              stdin=subprocess.DEVNULL, env=rig.env())
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout.splitlines()
+
+    key = tmp_path / "feed.key"
+    public_key = release("keygen", str(key))[0]
+    feed = rig.feed.folder
+    for old in feed.iterdir():  # the rig's own publisher leaves nothing for these commands to trip on
+        old.unlink()
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    for version in ("1.0.0", "1.1.0"):
+        source = tmp_path / f"src-{version}"
+        (source / "config").mkdir(parents=True)
+        (source / "compose.yaml").write_text(f"services:\n  web:\n    image: 127.0.0.1:5000/acme/web:{version}\n")
+        (source / "config" / "app.conf").write_text(f"version={version}\n")
+        release("pack", str(source), "--version", version, "--product", "acme-server", "--out", str(dist))
+    rig.configure(public_key=public_key, product="acme-server")
+    release("publish", str(dist / "acme-server-1.0.0.tar.gz"), "--feed", str(feed), "--key", str(key))
+    ok(rig.cli("run"))
+
+    release("publish", str(dist / "acme-server-1.1.0.tar.gz"), "--feed", str(feed), "--key", str(key),
+            "--phase", "0")
+    data = check(rig)
+    assert (data["target"], held_back(data)) == (None, [("1.1.0", "phase")])
+    bucket = data["rollout_bucket"]
+    if bucket < 99:  # a phase at the bucket leaves this server out; one above it takes it in
+        release("phase", "1.1.0", str(bucket), "--feed", str(feed), "--key", str(key))
+        assert check(rig)["target"] is None
+    release("phase", "1.1.0", str(bucket + 1), "--feed", str(feed), "--key", str(key))
+    assert (check(rig)["target"], check(rig)["held_back"]) == ("1.1.0", [])
+    ok(rig.cli("run"))
+
+    release("yank", "1.1.0", "--reason", "loses uploads", "--feed", str(feed), "--key", str(key))
+    data = check(rig)
+    assert data["withdrawn"] == {"version": "1.1.0", "reason": "loses uploads"}
+    status = json.loads("\n".join(ok(rig.cli("status", "--json"))))
+    assert status["withdrawn"] == {"version": "1.1.0", "reason": "loses uploads"}
+    verified = release("verify", str(feed), "--public-key", public_key)
+    assert any(line.startswith("ok 1.1.0") and "yanked: loses uploads" in line for line in verified), verified
