@@ -274,53 +274,103 @@ def test_the_warning_ends_when_the_publisher_restores_the_release_or_the_server_
 # -- the publisher's commands end to end -----------------------------------------------------------
 
 
+class Vendor:
+    """The publisher's side, with upgrader's own commands: a key, packages of 1.0.0 and 1.1.0,
+    the rig's feed folder (emptied) published into, the project set to trust the key."""
+
+    def __init__(self, rig: Rig, tmp_path: Path) -> None:
+        self.rig = rig
+        self.key = tmp_path / "feed.key"
+        self.public_key = self.release("keygen", str(self.key))[0]
+        self.feed = rig.feed.folder
+        for old in self.feed.iterdir():  # the rig's own publisher's files: these commands make their own
+            old.unlink()
+        self.dist = tmp_path / "dist"
+        self.dist.mkdir()
+        for version in ("1.0.0", "1.1.0"):
+            source = tmp_path / f"src-{version}"
+            (source / "config").mkdir(parents=True)
+            (source / "compose.yaml").write_text(f"services:\n  web:\n    image: 127.0.0.1:5000/acme/web:{version}\n")
+            (source / "config" / "app.conf").write_text(f"version={version}\n")
+            self.release("pack", str(source), "--version", version, "--product", "acme-server", "--out",
+                         str(self.dist))
+        rig.configure(public_key=self.public_key, product="acme-server")
+
+    def release(self, *args: str) -> list[str]:
+        import subprocess
+
+        from .support import UPGRADER
+
+        done = subprocess.run([str(UPGRADER), "release", *args], capture_output=True, text=True, check=False,
+                              stdin=subprocess.DEVNULL, env=self.rig.env())
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout.splitlines()
+
+    def publish(self, version: str, *options: str) -> None:
+        self.release("publish", str(self.dist / f"acme-server-{version}.tar.gz"), "--feed", str(self.feed),
+                     "--key", str(self.key), *options)
+
+    def amend(self, *args: str) -> None:
+        self.release(*args, "--feed", str(self.feed), "--key", str(self.key))
+
+
 def test_a_staged_rollout_and_a_withdrawal_made_with_the_publishers_commands(rig: Rig, tmp_path: Path) -> None:
     """release publish --phase, release phase and release yank (each a signed index change) as the
     servers see them: held back by phase, reached when the phase passes this server's bucket,
     withdrawn with a warning to a server that runs it."""
-    import subprocess
-
-    from .support import UPGRADER
-
-    def release(*args: str) -> list[str]:
-        done = subprocess.run([str(UPGRADER), "release", *args], capture_output=True, text=True, check=False,
-                              stdin=subprocess.DEVNULL, env=rig.env())
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout.splitlines()
-
-    key = tmp_path / "feed.key"
-    public_key = release("keygen", str(key))[0]
-    feed = rig.feed.folder
-    for old in feed.iterdir():  # the rig's own publisher leaves nothing for these commands to trip on
-        old.unlink()
-    dist = tmp_path / "dist"
-    dist.mkdir()
-    for version in ("1.0.0", "1.1.0"):
-        source = tmp_path / f"src-{version}"
-        (source / "config").mkdir(parents=True)
-        (source / "compose.yaml").write_text(f"services:\n  web:\n    image: 127.0.0.1:5000/acme/web:{version}\n")
-        (source / "config" / "app.conf").write_text(f"version={version}\n")
-        release("pack", str(source), "--version", version, "--product", "acme-server", "--out", str(dist))
-    rig.configure(public_key=public_key, product="acme-server")
-    release("publish", str(dist / "acme-server-1.0.0.tar.gz"), "--feed", str(feed), "--key", str(key))
+    vendor = Vendor(rig, tmp_path)
+    vendor.publish("1.0.0")
     ok(rig.cli("run"))
 
-    release("publish", str(dist / "acme-server-1.1.0.tar.gz"), "--feed", str(feed), "--key", str(key),
-            "--phase", "0")
+    vendor.publish("1.1.0", "--phase", "0")
     data = check(rig)
     assert (data["target"], held_back(data)) == (None, [("1.1.0", "phase")])
     bucket = data["rollout_bucket"]
     if bucket < 99:  # a phase at the bucket leaves this server out; one above it takes it in
-        release("phase", "1.1.0", str(bucket), "--feed", str(feed), "--key", str(key))
+        vendor.amend("phase", "1.1.0", str(bucket))
         assert check(rig)["target"] is None
-    release("phase", "1.1.0", str(bucket + 1), "--feed", str(feed), "--key", str(key))
+    vendor.amend("phase", "1.1.0", str(bucket + 1))
     assert (check(rig)["target"], check(rig)["held_back"]) == ("1.1.0", [])
     ok(rig.cli("run"))
 
-    release("yank", "1.1.0", "--reason", "loses uploads", "--feed", str(feed), "--key", str(key))
+    vendor.amend("yank", "1.1.0", "--reason", "loses uploads")
     data = check(rig)
     assert data["withdrawn"] == {"version": "1.1.0", "reason": "loses uploads"}
     status = json.loads("\n".join(ok(rig.cli("status", "--json"))))
     assert status["withdrawn"] == {"version": "1.1.0", "reason": "loses uploads"}
-    verified = release("verify", str(feed), "--public-key", public_key)
+    verified = vendor.release("verify", str(vendor.feed), "--public-key", vendor.public_key)
     assert any(line.startswith("ok 1.1.0") and "yanked: loses uploads" in line for line in verified), verified
+
+
+def test_a_client_reading_while_release_commands_change_the_feed_never_refuses_for_good(rig: Rig,
+                                                                                       tmp_path: Path) -> None:
+    """`release phase` in a loop (each a new index, then its signature, renamed into place) while
+    a client reads the feed: every read verifies or is transient."""
+    vendor = Vendor(rig, tmp_path)
+    vendor.publish("1.0.0")
+    vendor.publish("1.1.0")
+    stop = threading.Event()
+    changes = [0]
+
+    def publisher() -> None:
+        while not stop.is_set():
+            changes[0] += 1
+            vendor.amend("phase", "1.1.0", str(40 + changes[0] % 2 * 20))
+
+    thread = threading.Thread(target=publisher, daemon=True)
+    thread.start()
+    outcomes = {"ok": 0, "transient": 0}
+    try:
+        client = Feed(vendor.feed.as_uri(), public_key=vendor.public_key, sleep=lambda seconds: stop.wait(0.002))
+        while changes[0] < 12:
+            try:
+                index = client.index()
+                assert {entry["version"] for entry in index.releases} == {"1.0.0", "1.1.0"}
+                outcomes["ok"] += 1
+            except FeedError as error:
+                assert error.retryable and not error.release_fault and str(error).endswith(MISMATCH), error
+                outcomes["transient"] += 1
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert outcomes["ok"] > 0, outcomes
