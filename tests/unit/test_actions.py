@@ -159,3 +159,20 @@ def test_names_lists_exactly_what_the_action_modules_register() -> None:
     from upgrader import actions
 
     assert set(REGISTRY) == actions.NAMES
+
+
+@pytest.mark.parametrize(("started_at", "expected"), [
+    ("2026-12-01T06:44:18.123456789Z", 1796107458.123456),
+    ("2026-12-01T06:44:18Z", 1796107458.0),
+    ("2026-12-01T07:44:18.5+01:00", 1796107458.5),
+    ("0001-01-01T00:00:00Z", -62135596800.0),  # Docker's "never started"
+    ("", None),
+    ("not a time", None),
+])
+def test_a_containers_start_is_read_to_the_microsecond(started_at: str, expected: float | None) -> None:
+    """The moment a service without a healthcheck began to serve, where a downtime ends: Docker's
+    StartedAt, whose nanoseconds Python's own parser refuses."""
+    from upgrader.actions.health import _started
+
+    found = _started(started_at)
+    assert found == expected if expected is None else found == pytest.approx(expected, abs=1e-6)

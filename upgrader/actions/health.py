@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from upgrader.actions.base import Context, register
 from upgrader.errors import ActionError
-from upgrader.store import now
 
 GRACE = 3.0
 CREATED_GRACE = 5.0  # a container still only "created" this long after `up` will not start
@@ -23,13 +22,23 @@ POLL = 0.25
 DEFAULT_TIMEOUT = 300.0
 
 
-def _running_for(started_at: str) -> float:
-    """Seconds since Docker's ``StartedAt`` (nanosecond precision, which Python does not parse)."""
+def _started(started_at: str) -> float | None:
+    """Docker's ``StartedAt`` as a time.time() (to the microsecond: Docker's nanoseconds are
+    more than Python parses), None when it is not a time."""
+    match = re.match(r"^(.*?\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$", started_at or "")
+    if match is None:
+        return None
     try:
-        started = datetime.fromisoformat(re.sub(r"\.\d+", "", started_at).replace("Z", "+00:00"))
+        started = datetime.fromisoformat(match[1] + (match[3] or "Z").replace("Z", "+00:00"))
     except ValueError:
-        return 0.0
-    return max(0.0, time.time() - started.timestamp())
+        return None
+    return started.timestamp() + float(f"0.{(match[2] or '0')[:6]}")
+
+
+def _running_for(started_at: str) -> float:
+    """Seconds since Docker's ``StartedAt``."""
+    started = _started(started_at)
+    return 0.0 if started is None else max(0.0, time.time() - started)
 
 
 def _failure(service: str, name: str, why: str) -> ActionError:
@@ -59,14 +68,19 @@ def failed_since(project: str, export: Path, began: float) -> ActionError | None
     return None
 
 
-def wait_until_healthy(context: Context, export: Path) -> None:
-    """Poll the project's containers until every service of ``export`` is healthy."""
+def wait_until_healthy(context: Context, export: Path) -> str:
+    """Poll the project's containers until every service of ``export`` is healthy; gives the
+    moment (``store.now`` format) the last of them began to serve: for a service with a
+    healthcheck the first poll that saw it healthy, for one without the moment its container
+    started (not ``GRACE`` later: the grace only shows that it stays up), one-shot services aside.
+    That is where a downtime ends."""
     from upgrader.runtime import compose, engine
 
     expected = compose.services(export)
     timeout = float(context.project.config.get("health_timeout", DEFAULT_TIMEOUT))
     deadline = time.monotonic() + timeout
     waiting: dict[str, str] = {}
+    serving: dict[str, float] = {}
     began = time.monotonic()
     while True:
         try:
@@ -100,8 +114,11 @@ def wait_until_healthy(context: Context, export: Path) -> None:
                 waiting[container.service] = "has just started"
             else:
                 del waiting[container.service]
+                started = _started(container.started_at) if container.health is None else None
+                serving.setdefault(container.service, started if started is not None else time.time())
         if not waiting:
-            return
+            end = max(serving.values(), default=time.time())
+            return datetime.fromtimestamp(end, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         if time.monotonic() > deadline:
             service, why = next(iter(waiting.items()))
             name = next((c.name for c in found if c.service == service), "")
@@ -112,5 +129,4 @@ def wait_until_healthy(context: Context, export: Path) -> None:
 
 @register("wait_healthy")
 def wait_healthy(context: Context) -> None:
-    wait_until_healthy(context, context.project.export_dir)
-    context.data["downtime_ended_at"] = now()
+    context.data["downtime_ended_at"] = wait_until_healthy(context, context.project.export_dir)

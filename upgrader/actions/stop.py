@@ -59,11 +59,11 @@ def start_previous(context: Context) -> None:
         if image_id and found is not None and found.id != image_id:
             engine.tag(image_id, reference)
     start_export(context, export)
-    wait_until_healthy(context, export)
+    serving = wait_until_healthy(context, export)
     if context.data.get("downtime_started_at"):
         # The downtime of a run that was rolled back (or interrupted) ends here; a completed
         # run rolled back later keeps the downtime of its upgrade.
-        context.data.setdefault("downtime_ended_at", now())
+        context.data.setdefault("downtime_ended_at", serving)
 
 
 @register("ensure_running")
