@@ -65,7 +65,8 @@ def test_a_stack_started_by_hand_is_not_replaced(project: DockerProject, tmp_pat
     project.publish("1.0.0")
     result = project.upgrader("run")
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "upgrader did not start" in result.stderr and str(by_hand) in result.stderr
+    assert "not installed by upgrader" in result.stderr and str(by_hand) in result.stderr
+    assert f"upgrader init --adopt -n {project.name}" in result.stderr
     assert _running(project.name) == ["app"]
 
 

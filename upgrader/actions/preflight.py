@@ -75,11 +75,14 @@ def adopted_from(installed: dict[str, Any] | None) -> str | None:
 def unadopted(project: Project, containers: Iterable[Container]) -> str | None:
     """Why a first install (nothing installed) may not go over what runs as Compose project
     ``project.name``: a container of it runs that no upgrader started; None when none does."""
+    from upgrader.runtime import engine
+
     for container in containers:
         if container.status == "running" and owner(container) is None:
+            started = container.labels.get(engine.WORKING_DIR_LABEL)
             return (f"Compose project {project.name} already runs here, not installed by upgrader "
-                    f"({container.name}): adopt it with `upgrader init --adopt -n {project.name} …` "
-                    "(or stop it)")
+                    f"({container.name}, started from {started or 'an unknown folder'}): adopt it with "
+                    f"`upgrader init --adopt -n {project.name} …` (or stop it)")
     return None
 
 
