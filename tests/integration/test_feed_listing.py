@@ -248,3 +248,22 @@ def test_a_file_listing_offers_its_newest_and_warns_that_nothing_checks_it(tmp_p
         assert release["size"] == len(package("1.1.0")) and "md5" not in release
         assert release["url"] == (folder / "acme-1.1.0.tar.gz").as_uri()
         assert rig.run_file()["data"]["sha256"] == hashlib.sha256(package("1.1.0")).hexdigest()
+
+
+def test_an_http_listing_without_head_downloads_what_it_names(tmp_path: Path):
+    with Rig(tmp_path) as rig:
+        folder = rig.site / rig.name
+        (folder / "index.txt").write_text("acme 1.0.0.tar.gz\nacme 1.1.0.tar.gz\n", encoding="utf-8")
+        for version in ("1.0.0", "1.1.0"):
+            (folder / f"acme {version}.tar.gz").write_bytes(package(version))
+        workflow = tmp_path / "download.yaml"
+        workflow.write_text(yaml.safe_dump(DOWNLOAD_WORKFLOW, sort_keys=False), encoding="utf-8")
+        rig.configure(feed={"kind": "listing", "url": rig.feed_url,
+                            "version_pattern": r"^acme (?P<version>\d+\.\d+\.\d+)\.tar\.gz$"}, workflow=str(workflow))
+        result = rig.cli("run")
+        assert result.returncode == 0, result.output
+        release = rig.run_file()["release"]
+        # This server answers HEAD with 501: nothing is known in advance, the bytes are taken as they come.
+        assert release["url"] == rig.feed_url + "acme%201.1.0.tar.gz" and "size" not in release
+        assert rig.run_file()["data"]["sha256"] == hashlib.sha256(package("1.1.0")).hexdigest()
+        assert [record.method for record in rig.server.requests(f"/{rig.name}/acme 1.1.0.tar.gz")] == ["GET"]
