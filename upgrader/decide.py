@@ -56,7 +56,7 @@ def decide(project: Project, store: ProjectStore, options: Options,
         entry = offline_release(project, store, options.package, accept=accept)
         decided = plan_release(
             [entry], current, allow=project.config.get("allow", "minor"), to=entry["version"],
-            allow_major=options.allow_major, quarantined=quarantined,
+            allow_major=options.allow_major, quarantined=quarantined, stops=project.config.get("stops", ()),
         )
         return decided, [Target(entry["version"], entry)] if decided.target else []
     if not project.config.get("feed"):
@@ -74,16 +74,31 @@ def decide(project: Project, store: ProjectStore, options: Options,
     index = _feed_index(project, store, client, accept=accept)
     from upgrader.plan import rollout_bucket, too_recent
 
-    recent = too_recent(index.releases, project.config.get("min_age"), datetime.now(UTC))
-    decided = plan_release(
-        index.releases, current, allow=project.config.get("allow", "minor"), to=options.to,
-        allow_major=options.allow_major, quarantined=quarantined, recent=recent,
-        bucket=rollout_bucket(store.machine_id(), index.product), allow_yanked=options.allow_yanked,
-    )
+    bucket = rollout_bucket(store.machine_id(), index.product)
+
+    def plan_from(described: Index) -> Plan:
+        recent = too_recent(described.releases, project.config.get("min_age"), datetime.now(UTC))
+        return plan_release(
+            described.releases, current, allow=project.config.get("allow", "minor"), to=options.to,
+            allow_major=options.allow_major, quarantined=quarantined, recent=recent, bucket=bucket,
+            allow_yanked=options.allow_yanked, stops=project.config.get("stops", ()),
+        )
+
+    decided = plan_from(index)
+    # A listing says only names: the storage's word on each release (its size, checksum and
+    # time) is read for the path the plan takes, then the plan is made again, for min_age may
+    # now hold one of them back; at most once more per release it takes, and never for the
+    # whole listing. An index.json feed has nothing pending: this is one plan.
+    while index.pending.intersection(decided.path):
+        index = client.describe(index, decided.path)
+        decided = plan_from(index)
     targets = []
     for version in decided.path:
         entry = dict(index.release(version) or {})
-        entry.update(url=client.resolve(entry["archive"]), product=index.product)
+        if "url" not in entry:  # an index.json entry: its archive, relative to the feed or absolute
+            entry["url"] = client.resolve(entry["archive"])
+        if index.product:
+            entry["product"] = index.product
         targets.append(Target(version, entry))
     return decided, targets
 
@@ -110,7 +125,8 @@ def _feed_index(project: Project, store: ProjectStore, client: Feed, *, product:
     pinned = pinned_product(project, store.read_installed())
     if pinned is None and product is not None:
         pinned = (product, "the package's release.json")
-    problem = product_refusal(index.url, index.product, pinned)
+    # A listing names no product (DESIGN §12): there is nothing to bind, and nothing to refuse.
+    problem = product_refusal(index.url, index.product, pinned) if index.kind == "index" else None
     if problem:
         raise ConfigError(problem)
     check_fresh(index, store.read_feed(), client.url, datetime.now(UTC), reset=str(store.feed_path))
@@ -182,6 +198,9 @@ def offline_release(project: Project, store: ProjectStore, package_file: Path, *
         if listed is None:
             raise UsageError(f"--package {package_file}: release {version} is not in the feed's index "
                              f"and no {checksum.name} lies beside it")
+        if "sha256" not in listed:
+            raise UsageError(f"--package {package_file}: the feed's listing states no sha256 of release {version}; "
+                             f"put its sha256 in {checksum.name} beside it")
         entry["sha256"] = listed["sha256"]
         if listed["size"] != entry["size"]:
             raise UsageError(f"--package {package_file}: {entry['size']} bytes, the feed's index says "

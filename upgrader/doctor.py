@@ -118,6 +118,9 @@ def _feed(project: Project) -> list[Check]:
             checks.append(Check("signature key", False, str(error), "set public_key to the publisher's key"))
             return checks
     checks.append(_feed_token(project))
+    credentials = _feed_credentials(project)
+    if credentials is not None:
+        checks.append(credentials)
     try:
         # The token file's exposure is the check above, not a logged warning besides it.
         index = feed_for(project, warn=False).index()
@@ -134,6 +137,22 @@ def _feed(project: Project) -> list[Check]:
     signed = ", signature verified" if project.config.get("public_key") else ""
     checks.append(Check("feed", True, f"{index.url}: {len(index.releases)} releases, newest {newest}{signed}"))
     return checks
+
+
+def _feed_credentials(project: Project) -> Check | None:
+    """The service-account key file of a gs:// feed (None without one): one that group or others
+    can read fails, as a token file does."""
+    from upgrader.feed import token_file_exposure
+    from upgrader.project import feed_settings
+
+    settings = feed_settings(project.config)
+    if settings is None or not settings.credentials:
+        return None
+    path = project.dir / settings.credentials
+    exposure = token_file_exposure(path)
+    if exposure is not None:
+        return Check("feed credentials", False, f"{path}: {exposure}", f"chmod 600 {shlex.quote(str(path))}")
+    return Check("feed credentials", True, f"{path}" + ("" if path.is_file() else " (not found: see the feed check)"))
 
 
 def _feed_token(project: Project) -> Check:

@@ -27,7 +27,7 @@ import shutil
 import socket
 import stat
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -37,12 +37,14 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import unquote, urljoin, urlsplit
 
 from upgrader.errors import ActionError, ConfigError
-from upgrader.project import Project
+from upgrader.project import Project, feed_settings
 from upgrader.runtime import process
 from upgrader.validation import check
 
 if TYPE_CHECKING:  # imported where HTTP is spoken: a run reading a file:// feed never needs them
     import requests
+
+    from upgrader.gcs import ServiceAccount
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ TOKEN_ENV = process.TOKEN_VARIABLE
 INDEX_ATTEMPTS = 4
 INDEX_LIMIT = 16 << 20  # bytes of index.json read at most, before its signature is checked
 SIGNATURE_LIMIT = 1 << 10  # bytes of index.json.sig
+METADATA_LIMIT = 1 << 20  # bytes of a gs:// object's metadata
 MISMATCH_PAUSE = 1.0  # seconds before index.json and its signature are read again when they disagree
 DOWNLOAD_MODE = 0o600
 _T = TypeVar("_T")
@@ -88,6 +91,11 @@ class Index:
     expires: datetime | None = None
     refused: tuple[str, ...] = ()
     """Why listed releases are not offered (an archive URL of another scheme), one line each."""
+    kind: str = "index"
+    """``index`` (an index.json: it names its product) or ``listing`` (a list of names: none)."""
+    pending: frozenset[str] = frozenset()
+    """The versions whose storage metadata (size, checksums, time) is not read yet (a listing's:
+    see ``Feed.describe``)."""
 
     def release(self, version: str) -> dict[str, Any] | None:
         return next((entry for entry in self.releases if entry["version"] == version), None)
@@ -143,27 +151,45 @@ def _too_large(url: str, limit: int) -> FeedError:
 
 def archive_scheme_problem(feed_url: str, url: str) -> str | None:
     """Why ``url`` may not be an archive of the feed at ``feed_url`` (None: it may): an archive
-    keeps the feed's scheme — http or https for an http(s) feed, file for a file:// feed."""
+    keeps the feed's scheme — http or https for an http(s) feed, file for a file:// feed, gs for
+    a gs:// one."""
     feed_scheme, scheme = urlsplit(feed_url).scheme, urlsplit(url).scheme
-    allowed = ("file",) if feed_scheme == "file" else ("http", "https")
+    allowed = (feed_scheme,) if feed_scheme in ("file", "gs") else ("http", "https")
     if scheme in allowed:
         return None
     return (f"{url}: an archive of the {feed_scheme}:// feed {feed_url} must be a "
             f"{' or '.join(name + '://' for name in allowed)} URL; refused")
 
 
+@dataclass(frozen=True)
+class Downloaded:
+    """An archive ``Feed.fetch_archive`` put in place, and the sha256 of its bytes."""
+
+    path: Path
+    sha256: str
+
+
 class Feed:
-    """One project's feed client."""
+    """One project's feed client: an index feed (DESIGN §3); ``listing.ListingFeed`` is the other
+    kind. It reads ``file://``, ``http(s)://`` and — with a ``service_account``, or anonymously —
+    ``gs://`` URLs (through the Cloud Storage JSON API, ``upgrader.gcs``)."""
+
+    kind = "index"
 
     def __init__(self, url: str, *, token: str | None = None, ca_bundle: str | None = None,
                  public_key: str | None = None, sleep: Callable[[float], None] = time.sleep,
-                 token_hint: str = f"{TOKEN_ENV}_<NAME>") -> None:
+                 token_hint: str = f"{TOKEN_ENV}_<NAME>", service_account: ServiceAccount | None = None) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self._token = token
         self._token_hint = token_hint
         self._public_key = public_key
         self._sleep = sleep
         self._ca_bundle = ca_bundle
+        self._service_account = service_account
+
+    def _secret(self) -> str | None:
+        """What must never be shown: the feed token, or the storage token in memory."""
+        return self._token or (self._service_account.token if self._service_account else None)
 
     @cached_property
     def session(self) -> requests.Session:
@@ -179,11 +205,18 @@ class Feed:
 
     def resolve(self, reference: str) -> str:
         """An archive's URL: ``reference`` relative to the feed, or absolute."""
+        if urlsplit(self.url).scheme == "gs":  # urljoin knows no gs://: a name under the folder, or a URL
+            return reference if "://" in reference else self.url + reference.lstrip("/")
         return urljoin(self.url, reference)
 
-    def _headers(self, url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    def _headers(self, url: str, extra: dict[str, str] | None = None, *, renew: bool = False) -> dict[str, str]:
+        """The headers of a request for ``url``: ``extra``, and the credentials this feed sends
+        there — its token to its own origin, the service account's token to its gs:// objects."""
         headers = dict(extra or {})
-        if self._token and _origin(url) == _origin(self.url):
+        if urlsplit(url).scheme == "gs":
+            if self._service_account is not None:
+                headers["Authorization"] = self._service_account.authorization(self.session, renew=renew)
+        elif self._token and _origin(url) == _origin(self.url):
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
 
@@ -192,42 +225,84 @@ class Feed:
         """Open ``url`` from byte ``offset``: yields (stream, status, resumed).
 
         A ``file://`` path that is not a regular file (a FIFO, a device, a folder) is refused
-        before it is opened."""
+        before it is opened; a ``gs://`` object is read through the JSON API (``?alt=media``)."""
         if urlsplit(url).scheme == "file":
             stream = _open_regular(url, _file_path(url))
             with stream:
                 stream.seek(offset)
                 yield stream, 206 if offset else 200, bool(offset)
             return
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise FeedError(f"{url}: only https://, http:// and file:// are supported", retryable=False)
-        import requests
-
-        headers = self._headers(url, {"Range": f"bytes={offset}-"} if offset else None)
-        try:
-            response = self.session.get(url, headers=headers, stream=True, timeout=TIMEOUT)
-        except requests.exceptions.SSLError as error:
-            raise FeedError(f"{url}: TLS verification failed ({_short(error, self._token)}); "
-                            "set ca_bundle in project.yaml for a private CA", retryable=False) from None
-        except requests.exceptions.ProxyError as error:
-            raise FeedError(f"{url}: the proxy failed: {_short(error, self._token)}") from None
-        except requests.exceptions.ConnectionError as error:
-            proxy = "HTTPS_PROXY" if urlsplit(url).scheme == "https" else "HTTP_PROXY"
-            raise FeedError(f"cannot connect to {url}: {_connection_cause(error, url, self._token)}",
-                            fix=f"is the feed's address right, and does this host need a proxy ({proxy})?") from None
-        except requests.exceptions.Timeout:
-            raise FeedError(f"{url}: the server accepted the connection but sent no answer within "
-                            f"{TIMEOUT[1]} seconds") from None
-        except requests.exceptions.RequestException as error:
-            raise FeedError(f"{url}: {_short(error, self._token)}") from None
+        request_url = self._request_url(url, media=True)
+        response, headers = self._request("GET", url, request_url, {"Range": f"bytes={offset}-"} if offset else {})
         with response:
             if response.status_code == 416 and offset:
                 yield response, 416, False
                 return
             if response.status_code >= 400:
-                credentials = "none" if not self._token else "sent" if "Authorization" in headers else "withheld"
-                raise _status_error(url, response, credentials=credentials, token_hint=self._token_hint)
+                raise self._refusal(url, response, headers)
             yield response, response.status_code, response.status_code == 206
+
+    def _request_url(self, url: str, *, media: bool) -> str:
+        """The http(s) URL that serves ``url``: itself, or a gs:// object's JSON API address
+        (its bytes with ``media``, else its metadata)."""
+        scheme = urlsplit(url).scheme
+        if scheme == "gs":
+            from upgrader.gcs import Location
+
+            location = Location.of(url)
+            return location.media_url() if media else location.metadata_url()
+        if scheme not in ("http", "https"):
+            raise FeedError(f"{url}: only https://, http://, file:// and gs:// are supported", retryable=False)
+        return url
+
+    def _request(self, method: str, url: str, request_url: str,
+                 extra: dict[str, str]) -> tuple[requests.Response, dict[str, str]]:
+        """Send ``method`` to ``request_url`` (which serves ``url``), streaming; gives the response
+        (any status) and the headers sent. A gs:// request carries the service account's token,
+        and is sent once more with a new token when the storage answers 401 (an expired or revoked
+        one). Raises ``FeedError`` when no answer comes."""
+        import requests
+
+        for attempt in (1, 2):
+            headers = self._headers(url, extra, renew=attempt == 2)
+            try:
+                send = self.session.head if method == "HEAD" else self.session.get
+                response = send(request_url, headers=headers, stream=True, timeout=TIMEOUT, allow_redirects=True)
+            except requests.exceptions.SSLError as error:
+                raise FeedError(f"{url}: TLS verification failed ({_short(error, self._secret())}); "
+                                "set ca_bundle in project.yaml for a private CA", retryable=False) from None
+            except requests.exceptions.ProxyError as error:
+                raise FeedError(f"{url}: the proxy failed: {_short(error, self._secret())}") from None
+            except requests.exceptions.ConnectionError as error:
+                proxy = "HTTPS_PROXY" if urlsplit(request_url).scheme == "https" else "HTTP_PROXY"
+                raise FeedError(f"cannot connect to {url}: {_connection_cause(error, request_url, self._secret())}",
+                                fix=f"is the feed's address right, and does this host need a proxy ({proxy})?"
+                                ) from None
+            except requests.exceptions.Timeout:
+                raise FeedError(f"{url}: the server accepted the connection but sent no answer within "
+                                f"{TIMEOUT[1]} seconds") from None
+            except requests.exceptions.RequestException as error:
+                raise FeedError(f"{url}: {_short(error, self._secret())}") from None
+            if response.status_code == 401 and attempt == 1 and "Authorization" in headers \
+                    and self._service_account is not None:
+                response.close()
+                logger.info("%s: the storage refused the token; asking for a new one", url)
+                continue
+            return response, headers
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _refusal(self, url: str, response: requests.Response, headers: dict[str, str]) -> FeedError:
+        """The ``FeedError`` of an error status answered for ``url``."""
+        if urlsplit(url).scheme == "gs" and response.status_code in (401, 403):
+            from upgrader.gcs import Location
+
+            if self._service_account is not None:
+                return cast(FeedError, self._service_account.refused(url, Location.of(url), response.status_code))
+            return FeedError(f"{url}: {response.status_code} {response.reason}: the bucket is not public and no "
+                             "service-account key is configured", retryable=False,
+                             fix="set feed.credentials in project.yaml to the key file the vendor gave")
+        credentials = "none" if not self._token else "sent" if "Authorization" in headers else "withheld"
+        return _status_error(url, response, credentials=credentials, token_hint=self._token_hint)
 
     def fetch(self, url: str, limit: int = INDEX_LIMIT) -> bytes:
         """The whole body at ``url`` (a small file: the index or its signature), read as it
@@ -252,7 +327,7 @@ class Feed:
                     if len(body) > limit:
                         raise _too_large(url, limit)
             except requests.exceptions.RequestException as error:
-                raise FeedError(f"{url}: {_short(error, self._token)}") from None
+                raise FeedError(f"{url}: {_short(error, self._secret())}") from None
             return bytes(body)
 
     # -- the index ----------------------------------------------------------------------------
@@ -278,6 +353,11 @@ class Feed:
                 refused.append(f"release {entry['version']} is not offered: {problem}")
                 logger.warning("%s", refused[-1])
         return replace(index, releases=tuple(offered), refused=tuple(refused)) if refused else index
+
+    def describe(self, index: Index, versions: Collection[str]) -> Index:
+        """``index`` with the storage's metadata of ``versions`` read, where it is not yet (see
+        ``Index.pending``): an index.json states everything, so this gives ``index`` itself."""
+        return index
 
     def _verified(self, url: str, raw: bytes, public_key: str) -> bytes:
         """The bytes of index.json at ``url`` once its signature verifies with ``public_key``:
@@ -329,30 +409,39 @@ class Feed:
 
     def download(self, url: str, destination: Path, *, size: int, sha256: str,
                  progress: Callable[[int, int], None] | None = None, source: str = "the index") -> Path:
-        """Download ``url`` to ``destination``, resuming ``destination.part``; check size and sha256.
+        """``fetch_archive`` of an index entry (its size and sha256 known): the archive's path."""
+        return self.fetch_archive(url, destination, size=size, sha256=sha256, progress=progress, source=source).path
 
-        An archive already at ``destination`` with the right sha256 is not fetched again; what is
-        written is mode 0600. Raises ``FeedError`` (retryable for a broken transfer; not for a
-        wrong checksum, nor for a URL that leaves the feed's scheme).
+    def fetch_archive(self, url: str, destination: Path, *, size: int | None = None, sha256: str | None = None,
+                      md5: str | None = None, crc32c: str | None = None,
+                      progress: Callable[[int, int], None] | None = None, source: str = "the index") -> Downloaded:
+        """Download ``url`` to ``destination``, resuming ``destination.part``; check what is known
+        of it — its size, and its sha256, md5 or crc32c (see ``Checks``) — as the bytes arrive.
+
+        An archive already at ``destination`` whose known checksums match is not fetched again;
+        what is written is mode 0600. Gives its path and sha256. Raises ``FeedError`` (retryable
+        for a broken transfer; not for a wrong size or checksum, nor for a URL that leaves the
+        feed's scheme).
         """
         problem = archive_scheme_problem(self.url, url)
         if problem is not None:
             raise FeedError(problem, retryable=False)
-        if destination.exists() and file_sha256(destination) == sha256:
-            return destination
+        checks = Checks(sha256=sha256, md5=md5, crc32c=crc32c)
+        if checks.expected and destination.is_file():
+            held = checks.fresh()
+            _hash_file(destination, held)
+            if held.mismatch() is None and (size is None or destination.stat().st_size == size):
+                return Downloaded(destination, held.sha256_hex())
         part = destination.with_name(destination.name + ".part")
         offset = part.stat().st_size if part.exists() else 0
-        if offset > size:
+        if size is not None and offset > size:
             part.unlink()
             offset = 0
-        digest = hashlib.sha256()
         if offset:
-            with open(part, "rb") as existing:
-                for chunk in iter(lambda: existing.read(CHUNK), b""):
-                    digest.update(chunk)
-        if offset < size:
+            _hash_file(part, checks)
+        if size is None or offset < size:
             try:
-                offset = self._transfer(url, part, offset, size, digest, progress)
+                offset = self._transfer(url, part, offset, size, checks, progress)
             except OSError as error:
                 if error.errno != errno.ENOSPC:
                     raise
@@ -360,33 +449,36 @@ class Feed:
                 # retry would fill the disk again (its partial download is worth less than that).
                 part.unlink(missing_ok=True)
                 free = shutil.disk_usage(part.parent).free
-                raise FeedError(f"{part.parent}: No space left on device while downloading {url} ({size} bytes, "
-                                f"{free} free once the partial download was removed)", retryable=False) from None
+                raise FeedError(f"{part.parent}: No space left on device while downloading {url} "
+                                f"({size if size is not None else 'unknown'} bytes, {free} free once the partial "
+                                "download was removed)", retryable=False) from None
         elif progress:
             progress(offset, size)
-        if offset != size:
+        if size is not None and offset != size:
             raise FeedError(f"{url}: got {offset} bytes, {source} says {size}")
-        if digest.hexdigest() != sha256:
+        wrong = checks.mismatch()
+        if wrong is not None:
+            name, expected, actual = wrong
             part.unlink()
-            raise FeedError(
-                f"{url}: sha256 mismatch: {source} says {sha256}, the archive is {digest.hexdigest()}",
-                retryable=False, release_fault=True,
-            )
+            raise FeedError(f"{url}: {name} mismatch: {source} says {expected}, the archive is {actual}",
+                            retryable=False, release_fault=True)
+        if not part.exists():  # an empty archive: nothing was written
+            part.touch(mode=DOWNLOAD_MODE)
         os.replace(part, destination)
-        return destination
+        return Downloaded(destination, checks.sha256_hex())
 
-    def _transfer(self, url: str, part: Path, offset: int, size: int, digest: Any,
+    def _transfer(self, url: str, part: Path, offset: int, size: int | None, checks: Checks,
                   progress: Callable[[int, int], None] | None) -> int:
         with self._open(url, offset) as (stream, status, resumed):
             if status == 416:
-                if offset < size:
+                if size is not None and offset < size:
                     raise FeedError(f"{url}: the server has only {offset} bytes, the index says {size}",
                                     retryable=False, release_fault=True)
                 return offset  # the server has nothing past what we hold
             if not resumed and offset:
                 logger.info("%s: server ignored the range request; fetching from the start", url)
                 offset = 0
-                digest.__init__()  # a fresh sha256
+                checks.reset()
             flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if offset else os.O_TRUNC)
             fd = os.open(part, flags, DOWNLOAD_MODE)
             os.fchmod(fd, DOWNLOAD_MODE)  # a .part an older upgrader left may be 0644
@@ -397,21 +489,197 @@ class Feed:
                     chunks = (_arrived(stream) if isinstance(stream, requests.Response)
                               else iter(lambda: stream.read(CHUNK), b""))
                     for chunk in chunks:
-                        if offset + len(chunk) > size:
+                        if size is not None and offset + len(chunk) > size:
                             raise FeedError(f"{url}: the archive is larger than the index's {size} bytes",
                                             retryable=False, release_fault=True)
                         output.write(chunk)
-                        digest.update(chunk)
+                        checks.update(chunk)
                         offset += len(chunk)
                         if progress:
-                            progress(offset, size)
+                            progress(offset, size if size is not None else 0)
                 except requests.exceptions.RequestException as error:
                     raise FeedError(f"{url}: transfer broke off at byte {offset}: "
-                                    f"{_short(error, self._token)}") from None
+                                    f"{_short(error, self._secret())}") from None
                 finally:
                     output.flush()
                     os.fsync(output.fileno())
         return offset
+
+    # -- what the storage says of a file ---------------------------------------------------------
+
+    def stat(self, url: str) -> dict[str, Any]:
+        """What the storage says of the file at ``url`` without reading it, as release-entry keys:
+        ``size`` (bytes), ``md5`` and ``crc32c`` (lower-case hex), ``released`` (ISO 8601, Z),
+        each only when known. A gs:// object: its metadata (size, md5Hash, crc32c, timeCreated);
+        a file:// path: its size and mtime; an http(s) URL: HEAD's Content-Length and
+        Last-Modified. Retries transient failures; raises ``FeedError``."""
+        scheme = urlsplit(url).scheme
+        if scheme == "file":
+            path = _file_path(url)
+            try:
+                found = os.stat(path)
+            except FileNotFoundError:
+                raise FeedError(f"{url}: no such file", retryable=False, not_found=True) from None
+            except OSError as error:
+                raise FeedError(f"{url}: cannot read: {error.strerror}", retryable=False) from None
+            if not stat.S_ISREG(found.st_mode):
+                raise FeedError(f"{url}: not a regular file (a FIFO, device or folder is not read)", retryable=False)
+            return {"size": found.st_size, "released": _iso(datetime.fromtimestamp(found.st_mtime, UTC))}
+        if scheme == "gs":
+            return self._retrying(url, lambda: _object_metadata(url, self._metadata_document(url)))
+        return self._retrying(url, lambda: self._head(url))
+
+    def _metadata_document(self, url: str) -> Any:
+        """The JSON document of a gs:// object's metadata (at most 1 MiB)."""
+        request_url = self._request_url(url, media=False)
+        response, headers = self._request("GET", url, request_url, {})
+        with response:
+            if response.status_code >= 400:
+                raise self._refusal(url, response, headers)
+            body = bytearray()
+            import requests
+
+            try:
+                while chunk := _read_some(response, min(CHUNK, METADATA_LIMIT + 1 - len(body))):
+                    body += chunk
+                    if len(body) > METADATA_LIMIT:
+                        raise _too_large(url + " (its metadata)", METADATA_LIMIT)
+            except requests.exceptions.RequestException as error:
+                raise FeedError(f"{url}: {_short(error, self._secret())}") from None
+        try:
+            return json.loads(bytes(body))
+        except ValueError:
+            raise FeedError(f"{url}: the storage's metadata is not JSON") from None
+
+    def _head(self, url: str) -> dict[str, Any]:
+        response, headers = self._request("HEAD", url, url, {})
+        with response:
+            if response.status_code in (405, 501):  # a server without HEAD: nothing is known in advance
+                return {}
+            if response.status_code >= 400:
+                raise self._refusal(url, response, headers)
+            found: dict[str, Any] = {}
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit():
+                found["size"] = int(length)
+            modified = response.headers.get("Last-Modified")
+            if modified:
+                from email.utils import parsedate_to_datetime
+
+                try:
+                    found["released"] = _iso(parsedate_to_datetime(modified))
+                except (TypeError, ValueError):
+                    logger.debug("%s: Last-Modified %r is not a date", url, modified)
+            return found
+
+
+class Checks:
+    """The digests of an archive computed as its bytes arrive, and the ones it must have.
+
+    sha256 is always computed (later steps name the release by it) and checked when the entry
+    states one; md5 is checked when stated; crc32c only when no md5 is (Cloud Storage gives
+    composite objects no md5Hash) and the ``google-crc32c`` package is importable — without it
+    the check is skipped, and a debug line says so."""
+
+    def __init__(self, *, sha256: str | None = None, md5: str | None = None, crc32c: str | None = None) -> None:
+        self.expected: dict[str, str] = {}
+        self._stated = {"sha256": sha256, "md5": md5, "crc32c": crc32c}
+        if sha256:
+            self.expected["sha256"] = sha256.lower()
+        if md5:
+            self.expected["md5"] = md5.lower()
+        elif crc32c:
+            try:
+                import google_crc32c  # noqa: F401 - only whether it is there
+            except ImportError:
+                logger.debug("google-crc32c is not installed: the crc32c %s is not checked", crc32c)
+            else:
+                self.expected["crc32c"] = crc32c.lower()
+        self.reset()
+
+    def fresh(self) -> Checks:
+        return Checks(**self._stated)
+
+    def reset(self) -> None:
+        """Start again from the first byte."""
+        self._digests: dict[str, Any] = {"sha256": hashlib.sha256()}
+        if "md5" in self.expected:
+            self._digests["md5"] = hashlib.md5(usedforsecurity=False)
+        if "crc32c" in self.expected:
+            import google_crc32c
+
+            self._digests["crc32c"] = google_crc32c.Checksum()  # type: ignore[no-untyped-call]
+
+    def update(self, chunk: bytes) -> None:
+        for digest in self._digests.values():
+            digest.update(chunk)
+
+    def sha256_hex(self) -> str:
+        return str(self._digests["sha256"].hexdigest())
+
+    def mismatch(self) -> tuple[str, str, str] | None:
+        """(name, expected, actual) of the first checksum that does not match; None when all do."""
+        for name, expected in self.expected.items():
+            actual = self._digests[name].digest().hex()
+            if actual != expected:
+                return name, expected, actual
+        return None
+
+
+def _hash_file(path: Path, checks: Checks) -> None:
+    with open(path, "rb") as existing:
+        for chunk in iter(lambda: existing.read(CHUNK), b""):
+            checks.update(chunk)
+
+
+def _iso(moment: datetime) -> str:
+    """``moment`` as ISO 8601 in UTC, to the second, with a Z."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _object_metadata(url: str, document: Any) -> dict[str, Any]:
+    """The release-entry keys of a Cloud Storage object resource: ``size`` (an int from its
+    string), ``md5`` (md5Hash, base64, as hex), ``crc32c`` (base64 of 4 big-endian bytes, as 8 hex
+    digits), ``released`` (timeCreated). Raises a non-retryable ``FeedError`` for a resource that
+    is not one."""
+    if not isinstance(document, dict):
+        raise FeedError(f"{url}: the storage's metadata is not an object resource", retryable=False)
+    found: dict[str, Any] = {}
+    size = document.get("size")
+    if isinstance(size, (str, int)) and str(size).isdigit():
+        found["size"] = int(size)
+    for key, name, length in (("md5Hash", "md5", 16), ("crc32c", "crc32c", 4)):
+        value = document.get(key)
+        if not value:
+            continue
+        try:
+            raw = base64.b64decode(str(value), validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != length:
+            raise FeedError(f"{url}: the storage's {key} {str(value)[:40]!r} is not base64 of {length} bytes",
+                            retryable=False)
+        found[name] = raw.hex()
+    created = document.get("timeCreated")
+    if isinstance(created, str):
+        try:
+            found["released"] = _iso(_time(url, "timeCreated", created))
+        except FeedError:
+            logger.debug("%s: timeCreated %r is not a date", url, created)
+    return found
+
+
+def describe_failure(error: BaseException, url: str) -> str:
+    """Why a request to ``url`` got no answer, as a short phrase (see ``_connection_cause``),
+    from ``error`` or the ``requests`` error it wraps (google-auth's ``TransportError``)."""
+    import requests
+
+    found: BaseException | None = error
+    while found is not None and not isinstance(found, requests.exceptions.RequestException):
+        found = found.__cause__ or found.__context__
+    if isinstance(found, requests.exceptions.ConnectionError):
+        return _connection_cause(found, url, None)
+    return _short(found or error, None)
 
 
 def _signature(fetch: Callable[[], bytes], url: str) -> bytes:
@@ -670,16 +938,27 @@ def product_refusal(what: str, product: str, pinned: tuple[str, str] | None) -> 
 
 
 def feed_for(project: Project, *, warn: bool = True) -> Feed:
-    """The feed client of ``project``, with its token, CA bundle and key; raises ``ConfigError``
-    for a token that cannot be used (see ``read_token``, and its ``warn``)."""
+    """The feed client of ``project`` — an index feed, or a listing feed (``listing.ListingFeed``)
+    — with its token, CA bundle, key or service account; raises ``ConfigError`` for a token or
+    key file that cannot be used (see ``read_token``, and its ``warn``)."""
     config = project.config
-    return Feed(
-        config["feed"],
-        token=read_token(project, warn=warn),
-        ca_bundle=str(project.dir / config["ca_bundle"]) if config.get("ca_bundle") else None,
-        public_key=config.get("public_key"),
-        token_hint=process.token_variable(project.name),
-    )
+    settings = feed_settings(config)
+    if settings is None:
+        raise ConfigError(f"{project.dir / 'project.yaml'}: at 'feed': no feed is configured")
+    options: dict[str, Any] = {
+        "token": read_token(project, warn=warn),
+        "ca_bundle": str(project.dir / config["ca_bundle"]) if config.get("ca_bundle") else None,
+        "token_hint": process.token_variable(project.name),
+    }
+    if settings.kind == "index":
+        return Feed(settings.url, public_key=config.get("public_key"), **options)
+    from upgrader.listing import ListingFeed
+
+    if settings.credentials:
+        from upgrader.gcs import ServiceAccount
+
+        options["service_account"] = ServiceAccount(project.dir / settings.credentials)
+    return ListingFeed(settings, **options)
 
 
 def _printable(token: str) -> bool:

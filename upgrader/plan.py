@@ -129,6 +129,7 @@ def plan(
     recent: Collection[str] = (),
     bucket: int | None = None,
     allow_yanked: bool = False,
+    stops: Collection[str] = (),
 ) -> Plan:
     """Decide the target release and the path to it; raises ``PlanError`` for an impossible ``to``.
 
@@ -141,8 +142,13 @@ def plan(
     newest admitted release not held back that a path reaches (a held-back upgrade stop can
     leave a newer release out of reach: the server stays on the way, not stuck); when only a
     phased-out or withdrawn stop is missing, there is nothing to do yet (no ``PlanError``).
+
+    ``stops`` (project.yaml's) are upgrade stops the feed does not state: a stop S gives every
+    release above S the ``min_from`` S for a server below S, so that such a server goes to S
+    first. ``to`` may name a series, ``3.14``: the newest 3.14.x the feed has (not withdrawn,
+    unless ``allow_yanked``; never a pre-release).
     """
-    by_version = {parse_version(entry["version"]): entry for entry in releases}
+    by_version = {parse_version(entry["version"]): _with_stops(entry, stops) for entry in releases}
     current = parse_version(installed) if installed else None
     policy = "major" if allow_major else allow
     held = tuple(sorted(
@@ -217,9 +223,30 @@ def _held_back(by_version: Mapping[semver.Version, Mapping[str, Any]], current: 
     return tuple(found)
 
 
+SERIES = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+
+
+def newest_of_series(versions: Collection[semver.Version], series: str,
+                     withdrawn: Collection[semver.Version] = ()) -> semver.Version | None:
+    """The newest of ``versions`` in ``series`` (``3.14``: 3.14.x), pre-releases and
+    ``withdrawn`` ones aside; None when there is none."""
+    major, minor = (int(part) for part in series.split("."))
+    found = [version for version in versions if (version.major, version.minor) == (major, minor)
+             and not version.prerelease and version not in withdrawn]
+    return max(found, default=None)
+
+
 def _plan_to(by_version: dict[semver.Version, Mapping[str, Any]], current: semver.Version | None,
              installed: str | None, to: str, policy: str, held: tuple[str, ...], avoided: Collection[str],
              allow_yanked: bool) -> Plan:
+    if SERIES.match(to):
+        pulled = [] if allow_yanked else [v for v, entry in by_version.items() if entry.get("yanked")]
+        newest = newest_of_series(list(by_version), to, pulled)
+        if newest is None:
+            raise PlanError(f"--to {to}: the feed has no {to}.x release" +
+                            (" that was not withdrawn (--allow-yanked takes one)" if pulled and
+                             newest_of_series(list(by_version), to) else ""))
+        to = str(newest)
     try:
         wanted = parse_version(to)
     except ValueError as error:
@@ -268,9 +295,10 @@ def _path(by_version: Mapping[semver.Version, Mapping[str, Any]], current: semve
             and (version == target or (not version.prerelease and str(version) not in held))
         ]
         if not reachable:
+            stop = " (a stop in project.yaml's stops)" if by_version[target].get("min_from_stop") else ""
             raise PlanError(
                 f"no upgrade path from {current} to {target}: {target} needs at least "
-                f"{by_version[target].get('min_from')} and no release in between can be installed "
+                f"{by_version[target].get('min_from')}{stop} and no release in between can be installed "
                 f"from {position}"
             )
         position = max(reachable)
@@ -298,6 +326,22 @@ def too_recent(releases: Sequence[Mapping[str, Any]], min_age: str | None, now: 
             if (now - released).total_seconds() < limit:
                 recent.add(entry["version"])
     return recent
+
+
+def _with_stops(entry: Mapping[str, Any], stops: Collection[str]) -> Mapping[str, Any]:
+    """``entry`` with the ``min_from`` that ``stops`` give it: the highest stop below its version,
+    when that is above its own ``min_from`` (a stop the feed states too changes nothing)."""
+    if not stops:
+        return entry
+    version = parse_version(entry["version"])
+    below = [parse_version(stop) for stop in stops if parse_version(stop) < version]
+    if not below:
+        return entry
+    stop = max(below)
+    stated = entry.get("min_from")
+    if stated is not None and parse_version(stated) >= stop:
+        return entry
+    return {**entry, "min_from": str(stop), "min_from_stop": True}
 
 
 def _may_come_from(entry: Mapping[str, Any], version: semver.Version) -> bool:

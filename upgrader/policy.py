@@ -234,11 +234,22 @@ def _token_source(project: Project) -> str | None:
 
 def feed_findings(project: Project) -> list[tuple[str, str]]:
     """(the risk, the fix) for each weakness of the project's feed (see ``feed_warnings``)."""
-    url = project.config.get("feed")
-    if not url:
+    from upgrader.project import feed_settings
+
+    settings = feed_settings(project.config)
+    if settings is None:
         return []
+    url = settings.url
     found = []
-    if not project.config.get("public_key"):
+    if settings.kind == "listing":
+        # A listing is never signed (no public_key to set); what can check its archives is the
+        # storage's checksum, which gs:// gives and https:// and file:// do not.
+        if settings.scheme != "gs":
+            beyond = "TLS" if settings.scheme == "https" else "the file system" if settings.scheme == "file" else \
+                "nothing"
+            found.append((f"the listing gives no checksum: downloads are not verified beyond {beyond}",
+                          "ask the vendor for a gs:// bucket or an index.json feed with sha256"))
+    elif not project.config.get("public_key"):
         found.append((f"feed {url} is unsigned: whoever controls the feed or its mirror can ship any release",
                       "set public_key in project.yaml to the publisher's Ed25519 key"))
     if str(url).startswith("http://"):

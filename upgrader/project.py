@@ -17,6 +17,71 @@ from upgrader.validation import check, raise_if_errors
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DEFAULT_WORKFLOW = "upgrade"
+DEFAULT_LISTING = "index.txt"
+# An archive name: anything before the version, the version, an optional build number, the
+# archive's suffix (``server-linux-x64-3.29.1-1234.zip``, ``acme-server-1.2.0.tar.gz``).
+DEFAULT_VERSION_PATTERN = r"^(?P<name>.+?)-(?P<version>\d+\.\d+\.\d+)(?:-(?P<build>\d+))?\.(?:zip|tar\.gz)$"
+LISTING_ONLY = ("listing", "version_pattern", "credentials")
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """project.yaml's ``feed``, in either form, with the defaults filled in (DESIGN §3, §12)."""
+
+    kind: str
+    url: str
+    listing: str = DEFAULT_LISTING
+    version_pattern: str = DEFAULT_VERSION_PATTERN
+    credentials: str | None = None
+
+    @property
+    def scheme(self) -> str:
+        return self.url.split(":", 1)[0].lower()
+
+
+def feed_settings(config: dict[str, Any]) -> FeedSettings | None:
+    """The feed of a validated project.yaml ``config``: its string form is an index feed; None
+    without a feed."""
+    feed = config.get("feed")
+    if not feed:
+        return None
+    if isinstance(feed, str):
+        return FeedSettings("index", feed)
+    return FeedSettings(str(feed["kind"]), str(feed["url"]), str(feed.get("listing", DEFAULT_LISTING)),
+                        str(feed.get("version_pattern", DEFAULT_VERSION_PATTERN)), feed.get("credentials"))
+
+
+def feed_problems(config: dict[str, Any]) -> list[str]:
+    """What the schema cannot say about a schema-valid ``config``'s feed, one ``at 'key': reason``
+    line each: keys of the other kind, a scheme or key the kind cannot use, a ``version_pattern``
+    that does not compile or has no ``version`` group."""
+    feed = config.get("feed")
+    if not isinstance(feed, dict):
+        return []
+    problems = []
+    scheme = str(feed["url"]).split(":", 1)[0].lower()
+    if feed["kind"] == "index":
+        problems += [f"at 'feed.{key}': only a listing feed (kind: listing) has {key}"
+                     for key in LISTING_ONLY if key in feed]
+        if scheme == "gs":
+            problems.append("at 'feed.url': a gs:// bucket is read as a listing feed (kind: listing)")
+    else:
+        if "credentials" in feed and scheme != "gs":
+            problems.append("at 'feed.credentials': only a gs:// feed uses a service-account key file")
+        if "public_key" in config:
+            problems.append("at 'public_key': a listing feed carries no signature to verify (public_key is for "
+                            "index feeds)")
+        if "token_file" in config and scheme == "gs":
+            problems.append("at 'token_file': a gs:// feed authenticates with feed.credentials, not a token")
+        pattern = feed.get("version_pattern", DEFAULT_VERSION_PATTERN)
+        try:
+            compiled = re.compile(pattern)
+        except re.error as error:
+            problems.append(f"at 'feed.version_pattern': not a regular expression: {error}")
+        else:
+            if "version" not in compiled.groupindex:
+                problems.append("at 'feed.version_pattern': has no group named 'version' ((?P<version>...))")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -117,4 +182,5 @@ def load_project(root: Path, name: str) -> Project:
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: at '(top level)': must be a mapping of settings")
     raise_if_errors(str(path), check(document, "project.schema.json"))
+    raise_if_errors(str(path), feed_problems(document))
     return Project(root=root, name=name, config=document)

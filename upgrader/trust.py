@@ -78,9 +78,9 @@ def check_project(project: Project) -> None:
 
     Checked, in this order, before anything runs: the server root folder, the project folder,
     project.yaml, the workflow file (a shipped one too: upgrader must then be installed as
-    root's), the workflow kept in ``state/<name>/`` for resume and rollback, ``token_file`` and
-    ``ca_bundle``, ``notify.command``'s program, and the program of every ``command`` step and
-    command undo whose ``run[0]`` needs only ``{root}``, ``{project}``, ``{export}`` or
+    root's), the workflow kept in ``state/<name>/`` for resume and rollback, ``token_file``,
+    ``ca_bundle`` and ``feed.credentials``, ``notify.command``'s program, and the program of
+    every ``command`` step and command undo whose ``run[0]`` needs only ``{root}``, ``{project}``, ``{export}`` or
     ``{name}``. A program that needs the run (``{release}``, a version) is checked when the step
     runs (``check_program`` in the command action). Not as root: returns at once.
     """
@@ -97,6 +97,9 @@ def check_project(project: Project) -> None:
         if config.get(key):
             # Relative to the project folder, as feed.py reads them; an absolute path stays one.
             check_trusted(project.dir / str(config[key]), f"{key} of project.yaml")
+    feed = config.get("feed")
+    if isinstance(feed, dict) and feed.get("credentials"):
+        check_trusted(project.dir / str(feed["credentials"]), "feed.credentials of project.yaml")
     notify_command = (config.get("notify") or {}).get("command")
     if notify_command:
         check_program(str(notify_command[0]), "notify.command", cwd="/")  # notify.py runs it in /

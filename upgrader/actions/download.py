@@ -5,7 +5,9 @@ as bytes arrive, continues an interrupted download with an HTTP Range request, c
 and checksum of the (signed) index, and renames the file when complete. An archive already there
 with the right sha256 is not fetched again. The archive's URL keeps the feed's scheme (http(s) for
 an http(s) feed, file:// for a file:// feed); an offline package (``run --package``) is read from
-its file. Hands ``archive`` (its path) to later steps.
+its file. A listing's release (DESIGN §12) states no sha256: its md5 (or crc32c) and size from
+the storage are checked instead, where the storage gives them. Hands ``archive`` (its path) and
+``sha256`` (of the bytes downloaded, always) to later steps.
 """
 
 from __future__ import annotations
@@ -50,11 +52,20 @@ def download(context: Context) -> None:
     folder = context.project.downloads_dir / version
     make_dirs(folder)
     destination = folder / archive_name(url, version)
-    size = int(str(release["size"]))
+    size = int(str(release["size"])) if release.get("size") is not None else None
     context.journal("download", {"url": url, "bytes": size, "to": str(destination)})
-    client.download(
-        url, destination, size=size, sha256=str(release["sha256"]),
+    # An index entry states its sha256; a listing's (DESIGN §12) only what the storage says of
+    # the object (md5, crc32c, size), when it says anything.
+    source = release.get("checksum_from") or ("the index" if "sha256" in release else "the storage's metadata")
+    downloaded = client.fetch_archive(
+        url, destination, size=size,
+        sha256=_text(release.get("sha256")), md5=_text(release.get("md5")), crc32c=_text(release.get("crc32c")),
         progress=lambda done, total: context.progress({"bytes": done, "total": total}),
-        source=str(release.get("checksum_from") or "the index"),
+        source=str(source),
     )
     context.data["archive"] = str(destination)
+    context.data["sha256"] = downloaded.sha256
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
