@@ -251,8 +251,10 @@ class Upgrader(object):
             words.append("--allow-major")
         return self.json(*words)
 
-    def history_ids(self):
-        return set(entry["id"] for entry in self.json("history"))
+    def history_seen(self):
+        """What ``history --json`` lists now: (id, finished_at) of each run. A completed run that
+        is rolled back keeps its id and finishes again, so the id alone would hide it."""
+        return set((entry["id"], entry.get("finished_at")) for entry in self.json("history"))
 
 
 def command_words(params):
@@ -315,11 +317,11 @@ def main():
             result["diff"] = dict(before="installed: %s\n" % before["installed"], after="installed: %s\n" % after)
         module.exit_json(**result)
 
-    seen = upgrader.history_ids()
+    seen = upgrader.history_seen()
     words = command_words(params)
     completed = upgrader.call(*words)
     after = upgrader.status()
-    runs = [entry for entry in upgrader.json("history") if entry["id"] not in seen]
+    runs = [entry for entry in upgrader.json("history") if (entry["id"], entry.get("finished_at")) not in seen]
     runs.reverse()  # history is newest first; the report reads better in the order they ran
     downtimes = [entry["downtime_seconds"] for entry in runs if entry.get("downtime_seconds") is not None]
     result.update(
