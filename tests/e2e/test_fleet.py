@@ -97,6 +97,8 @@ class Fleet:
             **os.environ, "ANSIBLE_COLLECTIONS_PATH": str(REPOSITORY / "ansible"), "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_LOCAL_TEMP": str(self.folder / "ansible-local"),
             "ANSIBLE_HOME": str(self.folder / "ansible-home"), "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_REMOTE_TEMP": str(self.folder / "ansible-remote"),
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(self.folder / "ansible-cp"),
         }
         result = subprocess.run(
             [str(ANSIBLE_PLAYBOOK), "upgrader.fleet.rollout", "-i", str(self.inventory),
@@ -211,7 +213,8 @@ def test_a_failure_rolls_the_site_back_and_stops_the_rollout(fleet: Fleet) -> No
     assert "dmz: " in result.stdout and "the rollout stopped there" in result.stdout
     assert report["stopped"] is True and report["target"] == "1.2.0"
     assert where(report) == {"main": ("1.1.0", "1.1.0", "rolled_back"), "dmz": ("1.1.0", "1.1.0", "failed"),
-                             "s1": ("1.1.0", "1.1.0", "not_started"), "s2": ("1.1.0", "1.1.0", "not_started")}
+                             "s1": ("1.1.0", "1.1.0", "not_started"), "s2": ("1.1.0", "1.1.0", "not_started")}, (
+        json.dumps(report, indent=1) + result.stdout[-6000:])
     assert report["hosts"]["dmz"]["error"]
     main = fleet.servers["main"]  # its run to 1.2.0 completed, then was rolled back by the rollout
     assert [(entry["to"], entry["outcome"]) for entry in main.history()] == [
