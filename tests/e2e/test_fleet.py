@@ -97,7 +97,7 @@ class Fleet:
             **os.environ, "ANSIBLE_COLLECTIONS_PATH": str(REPOSITORY / "ansible"), "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_LOCAL_TEMP": str(self.folder / "ansible-local"),
             "ANSIBLE_HOME": str(self.folder / "ansible-home"), "ANSIBLE_RETRY_FILES_ENABLED": "False",
-            "ANSIBLE_REMOTE_TEMP": str(self.folder / "ansible-remote"),
+            "ANSIBLE_REMOTE_TEMP": str(self.folder / "ansible-remote"), "ANSIBLE_PIPELINING": "True",
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(self.folder / "ansible-cp"),
         }
         result = subprocess.run(
