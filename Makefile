@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install install-system test unit integration e2e lint clean demo validators bench reliability
+.PHONY: install install-system test unit integration e2e lint clean demo validators bench reliability collection
 
 $(BIN)/upgrader: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,15 @@ validators: install
 lint: install
 	$(BIN)/ruff check upgrader tests benchmarks
 	$(BIN)/mypy
+
+# The Ansible collection upgrader.fleet (docs/fleet.md): ansible-lint on it (--offline: it neither
+# installs the collection nor fetches anything), then ansible-galaxy builds
+# dist/upgrader-fleet-<version>.tar.gz from the repository, ready for ansible-galaxy collection install.
+COLLECTION = ansible/ansible_collections/upgrader/fleet
+collection: install
+	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/ansible $(abspath $(BIN))/ansible-lint --offline --project-dir .
+	mkdir -p dist
+	$(BIN)/ansible-galaxy collection build --force --output-path dist $(COLLECTION)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .demo

