@@ -177,12 +177,16 @@ def run(options: Options) -> Result:
 
 def _start(project: Project, store: ProjectStore, workflow: Workflow, options: Options,
            target: Target, run_id: str) -> Result:
-    installed = store.read_installed()
+    from upgrader.installed_version import current
+
+    running = current(project, store.read_installed())
     checkpoint = engine.new_run(
-        project.name, workflow, run_id=run_id,
-        from_version=installed["version"] if installed else None,
+        project.name, workflow, run_id=run_id, from_version=running.version,
         to_version=target.version, release=target.release,
     )
+    if running.record() is not None:
+        # For installed.json's 'previous' once the run completes: where the version before came from.
+        checkpoint["data"]["installed_before"] = running.record()
     runner = _runner(workflow, checkpoint, store, project, options)
     with _marked(runner):
         runner.start()
@@ -278,6 +282,9 @@ def check(options: Options) -> Result:
     decided, _ = decide(project, store, options)
     assert decided is not None  # noqa: S101 - a feed or a package always gives a plan
     data = _plan_data(project.name, decided, store)
+    from upgrader.installed_version import current
+
+    data["installed_from"] = current(project, store.read_installed()).source
     data["data_folders"] = _data_folders(project)
     from upgrader.commands.reconfigure import needed
 

@@ -49,8 +49,10 @@ def decide(project: Project, store: ProjectStore, options: Options,
     freshest one the project accepted and not expired (else ``FeedError``; see ``_feed_index``).
     ``accept``: a run, under the project's lock, which records the index's serial.
     """
-    installed = store.read_installed()
-    current = installed["version"] if installed else None
+    from upgrader.installed_version import current as current_version
+
+    # installed.json, else — a vendor's server upgrader did not install — project.yaml's installed_version.
+    current = current_version(project, store.read_installed()).version
     quarantined = store.read_quarantine()
     if options.package is not None:
         entry = offline_release(project, store, options.package, accept=accept)

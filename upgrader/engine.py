@@ -438,6 +438,12 @@ class Runner:
         if status == COMPLETED and self.run["to_version"]:
             if installed is not None:
                 installed.pop("previous", None)
+            elif self.run["data"].get("installed_before"):
+                # Nothing recorded ran before, but something reported its version (installed_version).
+                before = self.run["data"]["installed_before"]
+                installed = {"schema": SCHEMA, "version": before["version"], "release": None, "images": {},
+                             "installed_at": self.run["started_at"], "run_id": None,
+                             "reported_by": before["reported_by"], "command": before.get("command") or []}
             self.store.write_installed({
                 "version": self.run["to_version"],
                 "release": self.run["release"],

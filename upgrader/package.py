@@ -8,6 +8,17 @@ regular file, folder or safe link — ``tarfile``'s ``data_filter`` is the floor
 archive may expand to (headers included) and its number of entries, and extracts into a
 temporary folder that is renamed into place only when complete.
 
+A zip archive (detected by its first bytes, ``PK\x03\x04``, never by its name: a vendor's
+``server-linux-x64-<version>-<build>.zip`` holds the whole server folder, DESIGN §12) gets the same
+refusals: ``..``, absolute names, drive letters and backslashes, symbolic links (by the Unix mode
+in the external attributes — refused outright: a server folder needs none, and none is safe to
+create from a zip's untrusted bytes), devices and FIFOs, set-user-ID bits, encrypted entries,
+duplicate names (also once normalised, and a file that another entry uses as a folder), names
+longer than ``MAX_NAME``, more than ``MAX_ENTRIES`` entries (counted from the end record, before
+the central directory is read), and more declared bytes than the expansion cap or a compression
+ratio above ``MAX_ZIP_RATIO``. Files are written 0644, or 0755 when the zip gives them an execute
+bit. A zip needs no release.json: see ``read_manifest``.
+
 Every check costs time linear in the archive: names and paths are looked up in sets and dicts,
 never searched in lists. An offline package loads only the image references its release.json
 names (DESIGN §15): ``image_tags`` reads every name an image archive could tag.
@@ -20,9 +31,12 @@ import gzip
 import json
 import os
 import posixpath
+import re
 import shutil
 import stat
+import struct
 import tarfile
+import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -51,6 +65,11 @@ MAX_READ = 1 << 20
 MAX_GLOBAL_PAX_KEYS = 64
 MAX_METADATA = 1 << 20  # release.json, and an image archive's manifest.json, repositories, index.json
 MARKER = ".upgrader-release"
+# A zip entry that claims to expand more than this many times its compressed size is a bomb's
+# (deflate cannot exceed about 1032:1; real server folders are well below 20:1).
+MAX_ZIP_RATIO = 200
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header; an empty zip's end record
+_DRIVE = re.compile(r"^[A-Za-z]:")
 REQUIRED = ("release.json", "compose.yaml")
 # The files of a docker save archive that name images, and the index.json annotations that do.
 IMAGE_METADATA = ("manifest.json", "repositories", "index.json")
@@ -275,7 +294,12 @@ def _check_links(archive: Path, found: list[Member]) -> None:
 def members(archive: Path) -> list[Member]:
     """Every entry of ``archive``, each checked, and the links among them; raises
     ``PackageError`` at the first bad one (or when the archive expands past its cap or has too
-    many entries), ``ActionError`` when it is not there. Time and memory are linear in its size."""
+    many entries), ``ActionError`` when it is not there. Time and memory are linear in its size.
+
+    A zip's entries come as ``Member``s too, their ``info`` a ``TarInfo`` made from the zip's entry
+    (a file or a folder, its size, mode 0644 or 0755); see ``is_zip``."""
+    if is_zip(archive):
+        return _zip_members(archive)
     found: list[Member] = []
     seen: set[str] = set()
     with _open(archive) as tar:
@@ -303,7 +327,13 @@ def expanded_size(found: list[Member]) -> int:
 
 
 def read_release(archive: Path) -> dict[str, Any]:
-    """``release.json`` from ``archive``, validated against its schema; raises ``PackageError``."""
+    """``release.json`` from ``archive``, validated against its schema; raises ``PackageError``
+    (also when a zip has none: see ``read_manifest`` for what a zip without one stands for)."""
+    if is_zip(archive):
+        found = _zip_release_json(archive)
+        if found is None:
+            raise PackageError(f"{archive.name}: release.json is missing")
+        return found
     with _open(archive) as tar:
         try:
             for info in _entries(tar, archive.name):
@@ -460,15 +490,28 @@ def check_images(archive: Path, found: list[Member], images: list[str]) -> list[
         tars.append(member)
     if not tars:
         return []
+    if is_zip(archive):
+        with _open_zip(archive) as zipped:
+            for member in tars:
+                try:
+                    with zipped.open(member.info.name) as stream:
+                        carried.update(dict.fromkeys(image_tags(stream, f"{archive.name}: {member.name}", images)))
+                except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error) as error:
+                    raise PackageError(f"{archive.name}: {member.name} cannot be read ({error})") from None
+    else:
+        _tar_images(archive, tars, images, carried)
+    missing = [image for image in images if image not in carried]
+    if missing:
+        raise PackageError(f"{archive.name}: images/ carries no archive for {', '.join(missing)}")
+    return list(carried)
+
+
+def _tar_images(archive: Path, tars: list[Member], images: list[str], carried: dict[str, None]) -> None:
     with _open(archive) as tar:
         for member in tars:
             stream = tar.extractfile(member.info)
             assert stream is not None  # noqa: S101 - a regular file
             carried.update(dict.fromkeys(image_tags(stream, f"{archive.name}: {member.name}", images)))
-    missing = [image for image in images if image not in carried]
-    if missing:
-        raise PackageError(f"{archive.name}: images/ carries no archive for {', '.join(missing)}")
-    return list(carried)
 
 
 def _same(member: Member | None, name: str, info: tarfile.TarInfo) -> bool:
@@ -535,20 +578,14 @@ def extract(archive: Path, releases: Path, *, sha256: str, version: str, owner: 
         remove_release(temporary)
     temporary.mkdir(mode=0o755)
     try:
-        with _open(archive) as tar:
-            expected = iter(found)
-            for info in _entries(tar, archive.name):
-                name = _check_member(archive, info)  # the same checks again, on the entries we extract
-                if name and not _same(next(expected, None), name, info):
-                    raise PackageError(f"{archive.name}: entry {_shown(info.name)} changed while it was "
-                                       "being extracted")
-                tar.extract(info, temporary, filter="data")
-            if next(expected, None) is not None:
-                raise PackageError(f"{archive.name}: lost entries while it was being extracted")
+        if is_zip(archive):
+            _extract_zip(archive, found, temporary)
+        else:
+            _extract_tar(archive, found, temporary)
     except PackageError:
         remove_release(temporary)
         raise
-    except (tarfile.TarError, EOFError, zlib.error, KeyError) as error:
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, KeyError) as error:
         remove_release(temporary)
         raise PackageError(f"{archive.name}: extraction failed ({error})") from None
     except OSError as error:
@@ -572,6 +609,22 @@ def extract(archive: Path, releases: Path, *, sha256: str, version: str, owner: 
     raise _taken(candidates[-1], version)
 
 
+def _extract_tar(archive: Path, found: list[Member], temporary: Path) -> None:
+    """The entries of the tar ``archive`` into ``temporary``, each checked again on the way."""
+    with _open(archive) as tar:
+        expected = iter(found)
+        for info in _entries(tar, archive.name):
+            name = _check_member(archive, info)  # the same checks again, on the entries we extract
+            if name and not _same(next(expected, None), name, info):
+                raise PackageError(f"{archive.name}: entry {_shown(info.name)} changed while it was "
+                                   "being extracted")
+            tar.extract(info, temporary, filter="data")
+        if next(expected, None) is not None:
+            raise PackageError(f"{archive.name}: lost entries while it was being extracted")
+
+
+
+
 def _make_read_only(folder: Path) -> None:
     """Releases are read-only once extracted: files lose their write bits."""
     for path in folder.rglob("*"):
@@ -590,3 +643,205 @@ def remove_release(folder: Path) -> None:
     if folder.exists():
         _make_writable(folder)
         shutil.rmtree(folder)
+
+
+# -- zip archives (DESIGN §12) ----------------------------------------------------------------------
+
+_ZIP_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
+# The central directory zipfile reads whole into memory: entries times (46 bytes + name + extra);
+# 100,000 entries of real names and extras fit many times over.
+MAX_ZIP_DIRECTORY = 64 << 20
+_END, _LOCATOR, _END64 = b"PK\x05\x06", b"PK\x06\x07", b"PK\x06\x06"
+
+
+def is_zip(archive: Path) -> bool:
+    """Whether ``archive`` is a zip, by its first bytes (a local file header, or an empty zip's
+    end record); its name does not count. False when it cannot be read (the tar path says why)."""
+    try:
+        with open(archive, "rb") as stream:
+            return stream.read(4) in ZIP_MAGIC
+    except OSError:
+        return False
+
+
+def _zip_directory(stream: IO[bytes], size: int, name: str) -> tuple[int, int]:
+    """(entries, central directory bytes) that the end record of the zip ``stream`` (``size``
+    bytes) declares, zip64 included; raises ``PackageError`` when it has none."""
+    tail_size = min(size, 22 + 0xFFFF)
+    stream.seek(size - tail_size)
+    tail = stream.read(tail_size)
+    at = tail.rfind(_END)
+    if at < 0 or len(tail) - at < 22:
+        raise PackageError(f"{name}: not a gzip-compressed tar archive, nor a zip archive (it starts as one but has "
+                           "no end of central directory record)")
+    entries, directory = struct.unpack_from("<H", tail, at + 10)[0], struct.unpack_from("<I", tail, at + 12)[0]
+    locator = at - 20
+    if locator >= 0 and tail[locator:locator + 4] == _LOCATOR:
+        offset = struct.unpack_from("<Q", tail, locator + 8)[0]
+        if offset < size:
+            stream.seek(offset)
+            record = stream.read(56)
+            if len(record) == 56 and record[:4] == _END64:
+                entries, directory = struct.unpack_from("<QQ", record, 32)
+    return entries, directory
+
+
+@contextmanager
+def _open_zip(archive: Path) -> Iterator[zipfile.ZipFile]:
+    """The zip ``archive`` opened for reading, once its end record says it has at most
+    ``MAX_ENTRIES`` entries and a central directory of at most ``MAX_ZIP_DIRECTORY`` bytes;
+    raises ``PackageError`` when it is not a sound zip, ``ActionError`` when it cannot be read."""
+    try:
+        stream = open(archive, "rb")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise ActionError(f"{archive}: cannot read it ({error.strerror})", retryable=False) from None
+    try:
+        entries, directory = _zip_directory(stream, os.fstat(stream.fileno()).st_size, archive.name)
+        if entries > MAX_ENTRIES:
+            raise PackageError(f"{archive.name}: {entries} entries, past the limit of {MAX_ENTRIES}; "
+                               "refusing the archive")
+        if directory > MAX_ZIP_DIRECTORY:
+            raise PackageError(f"{archive.name}: a central directory of {directory} bytes (more than "
+                               f"{MAX_ZIP_DIRECTORY}); refusing a likely header bomb")
+        stream.seek(0)
+        try:
+            zipped = zipfile.ZipFile(stream)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, struct.error,
+                NotImplementedError) as error:
+            raise PackageError(f"{archive.name}: not a gzip-compressed tar archive, nor a readable zip archive "
+                               f"({error})") from None
+        with zipped:
+            yield zipped
+    except OSError as error:
+        raise ActionError(f"{archive}: cannot read it ({error.strerror})", retryable=False) from None
+    finally:
+        stream.close()
+
+
+def _check_zip_entry(archive: Path, info: zipfile.ZipInfo) -> tuple[str, tarfile.TarInfo]:
+    """The entry's safe relative name and what it is (a file or a folder, as a ``TarInfo`` with
+    its size and the mode it gets: 0755 with an execute bit or a folder, else 0644); raises
+    ``PackageError`` for anything unsafe."""
+    raw = info.orig_filename  # before zipfile cuts a name at NUL
+    where = f"{archive.name}: entry {_shown(raw)}"
+    if len(raw) > MAX_NAME:
+        raise PackageError(f"{where} has a name longer than {MAX_NAME} characters")
+    if info.flag_bits & 0x1:
+        raise PackageError(f"{where} is encrypted; a release package is not")
+    if raw.startswith("/") or _DRIVE.match(raw):
+        raise PackageError(f"{where} is an absolute path")
+    if "\\" in raw or "\x00" in raw:
+        raise PackageError(f"{where} has a backslash or NUL in its name")
+    name = _normalise(raw)
+    if ".." in name.split("/"):
+        raise PackageError(f"{where} climbs out of the release folder with '..'")
+    if name.count("/") >= MAX_DEPTH:
+        raise PackageError(f"{where} is more than {MAX_DEPTH} folders deep")
+    mode = info.external_attr >> 16
+    kind = stat.S_IFMT(mode)
+    folder = raw.endswith("/")
+    if kind == stat.S_IFLNK:
+        raise PackageError(f"{where} is a symbolic link; links are refused in zip packages")
+    if kind in (stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK):
+        raise PackageError(f"{where} is a device, FIFO or socket; a release holds only files and folders")
+    # No Unix mode (a zip made on another system) says nothing; one that does must agree with the name.
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR) or (kind and (kind == stat.S_IFDIR) != folder):
+        raise PackageError(f"{where} is not a regular file or folder")
+    if mode & (stat.S_ISUID | stat.S_ISGID):
+        raise PackageError(f"{where} is set-user-ID or set-group-ID")
+    if info.compress_type not in _ZIP_METHODS:
+        raise PackageError(f"{where} uses compression method {info.compress_type}, which upgrader does not read")
+    if not folder and info.file_size > (1 << 20) and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+        raise PackageError(f"{where} expands {info.file_size} bytes from {info.compress_size} (more than "
+                           f"{MAX_ZIP_RATIO} times); refusing a likely zip bomb")
+    entry = tarfile.TarInfo(name)
+    entry.type = tarfile.DIRTYPE if folder else tarfile.REGTYPE
+    entry.size = 0 if folder else info.file_size
+    entry.mode = 0o755 if folder or mode & 0o111 else 0o644
+    return name, entry
+
+
+def _zip_members(archive: Path) -> list[Member]:
+    """``members`` of a zip: each entry checked, duplicates refused (also once normalised: ``a//b``
+    is ``a/b``), a file another entry lies under refused, the sum of declared sizes capped."""
+    limit = _limit(archive)
+    found: list[Member] = []
+    seen: set[str] = set()
+    total = 0
+    with _open_zip(archive) as zipped:
+        for info in zipped.infolist():
+            name, entry = _check_zip_entry(archive, info)
+            if not name:
+                continue
+            if name in seen:
+                raise PackageError(f"{archive.name}: entry {_shown(name)} appears twice")
+            seen.add(name)
+            total += entry.size
+            if total > limit:
+                raise PackageError(f"{archive.name}: expands to more than {limit} bytes ({EXPANSION_RATIO} "
+                                   f"times its size) at entry {_shown(name)}; refusing a likely zip bomb")
+            found.append(Member(name, entry))
+    files = {member.name for member in found if member.info.isfile()}
+    for member in found:
+        parts = member.name.split("/")
+        for cut in range(1, len(parts)):
+            if "/".join(parts[:cut]) in files:
+                raise PackageError(f"{archive.name}: entry {_shown(member.name)} lies under the file "
+                                   f"{_shown('/'.join(parts[:cut]))}")
+    if "release.json" in files and "compose.yaml" not in files:
+        raise PackageError(f"{archive.name}: compose.yaml is missing (a package with a release.json needs one)")
+    return found
+
+
+def _zip_release_json(archive: Path) -> dict[str, Any] | None:
+    """The validated release.json at the top of the zip ``archive``; None when it has none."""
+    with _open_zip(archive) as zipped:
+        for info in zipped.infolist():
+            if _normalise(info.orig_filename) == "release.json" and not info.is_dir():
+                if info.file_size > MAX_METADATA:
+                    raise PackageError(f"{archive.name}: release.json is larger than 1 MiB")
+                try:
+                    raw = zipped.read(info)
+                except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, zlib.error) as error:
+                    raise PackageError(f"{archive.name}: release.json cannot be read ({error})") from None
+                return parse_release(raw, f"{archive.name}: release.json")
+    return None
+
+
+def read_manifest(archive: Path, *, version: str, product: str | None) -> tuple[dict[str, Any], bool]:
+    """(release.json, True) of ``archive``; for a zip without one — a vendor's whole server
+    folder — (``{"product": product, "version": version, "images": []}``, False): nothing in it
+    says its product or images, the feed's entry says its version. Raises ``PackageError``."""
+    if is_zip(archive):
+        found = _zip_release_json(archive)
+        if found is None:
+            return {"product": product, "version": version, "images": []}, False
+        return found, True
+    return read_release(archive), True
+
+
+def _extract_zip(archive: Path, found: list[Member], temporary: Path) -> None:
+    """The entries of the zip ``archive`` into ``temporary``, each checked again on the way, files
+    written 0644 or 0755 (never through a link: ``O_NOFOLLOW``, ``O_EXCL``)."""
+    expected = iter(found)
+    with _open_zip(archive) as zipped:
+        for info in zipped.infolist():
+            name, entry = _check_zip_entry(archive, info)
+            if not name:
+                continue
+            member = next(expected, None)
+            if member is None or (member.name, member.info.type, member.info.size, member.info.mode) != (
+                    name, entry.type, entry.size, entry.mode):
+                raise PackageError(f"{archive.name}: entry {_shown(info.orig_filename)} changed while it was "
+                                   "being extracted")
+            target = temporary / name
+            if entry.isdir():
+                target.mkdir(mode=0o755, parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, entry.mode)
+            with os.fdopen(descriptor, "wb") as output, zipped.open(info) as source:
+                shutil.copyfileobj(source, output, 1 << 20)
+            os.chmod(target, entry.mode)
+    if next(expected, None) is not None:
+        raise PackageError(f"{archive.name}: lost entries while it was being extracted")

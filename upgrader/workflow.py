@@ -25,6 +25,7 @@ PLACEHOLDERS = frozenset(
 # A placeholder is {word}; a shell's ${word} in a `sh -c` script is left alone.
 _PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _COMMAND_KEYS = ("run", "cwd", "timeout", "env")
+_OVERLAY_KEYS = ("target", "keep")
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,9 @@ def _action_errors(
             for key in _COMMAND_KEYS
             if key in step
         )
+    if step["action"] != "overlay":
+        errors.extend(f"at '{where}.{key}': only action 'overlay' takes {key!r}"
+                      for key in _OVERLAY_KEYS if key in step)
     if known_actions is not None and step["action"] not in known_actions:
         errors.append(f"at '{where}.action': unknown action {step['action']!r}")
     undo = step.get("undo")
@@ -202,8 +206,9 @@ def _get(value: Any, key: str) -> Any:
 def _placeholder_errors(command: Mapping[str, Any], where: str) -> list[str]:
     texts: list[tuple[str, str]] = []
     texts += [(f"run[{i}]", arg) for i, arg in enumerate(command.get("run", []))]
-    if "cwd" in command:
-        texts.append(("cwd", command["cwd"]))
+    for key in ("cwd", "target"):
+        if key in command:
+            texts.append((key, command[key]))
     texts += [(f"env.{key}", value) for key, value in command.get("env", {}).items()]
     return [
         f"at '{where}{key}': unknown placeholder {{{name}}}; known: "
@@ -263,7 +268,7 @@ def _build(document: dict[str, Any], text: str, path: Path) -> Workflow:
                 source=step["from"],
                 dest=step["to"],
                 action=step["action"],
-                params={key: step[key] for key in _COMMAND_KEYS if key in step},
+                params={key: step[key] for key in (*_COMMAND_KEYS, *_OVERLAY_KEYS) if key in step},
                 retry=_retry(step.get("retry")),
                 on_failure=step.get("on_failure", on_failure),
                 undo=undo,

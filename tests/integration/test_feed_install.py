@@ -40,7 +40,8 @@ def test_first_install_takes_the_newest_allowed_release_and_a_second_run_is_up_t
     assert isinstance(bucket, int) and 0 <= bucket < 100, bucket
     assert before == {"project": "acme", "installed": None, "target": "1.1.0", "path": ["1.1.0"],
                       "major_available": None, "quarantined": [], "held": [], "up_to_date": False, "data_folders": [],
-                      "reconfigure_needed": None, "serving": None, "held_back": [], "withdrawn": None}
+                      "reconfigure_needed": None, "serving": None, "held_back": [], "withdrawn": None,
+                      "installed_from": None}
     assert archive_requests(rig) == [], "check downloaded an archive"
     assert not rig.downloads.exists() and not rig.releases.exists(), "check changed the root"
 
@@ -64,7 +65,8 @@ def test_first_install_takes_the_newest_allowed_release_and_a_second_run_is_up_t
     assert after.pop("rollout_bucket") == bucket, "the same server, the same bucket"
     assert after == {"project": "acme", "installed": "1.1.0", "target": None, "path": [],
                      "major_available": None, "quarantined": [], "held": [], "up_to_date": True, "data_folders": [],
-                     "reconfigure_needed": None, "serving": None, "held_back": [], "withdrawn": None}
+                     "reconfigure_needed": None, "serving": None, "held_back": [], "withdrawn": None,
+                      "installed_from": "installed.json"}
 
     rig.server.clear()
     again = rig.cli("run")

@@ -17,10 +17,11 @@ from upgrader.actions.base import Action, Context, register
 if TYPE_CHECKING:
     from upgrader.actions.base import REGISTRY
 
-MODULES = ("command", "download", "export", "extract", "health", "noop", "preflight", "pull", "snapshot",
+MODULES = ("command", "download", "export", "extract", "health", "noop", "overlay", "preflight", "pull", "snapshot",
            "start", "stop", "verify")
 NAMES = frozenset({
-    "command", "download", "export", "restore_export", "extract", "wait_healthy", "noop", "preflight", "pull",
+    "command", "download", "export", "restore_export", "extract", "wait_healthy", "noop", "overlay", "overlay_back",
+    "preflight", "pull",
     "warm_snapshot", "snapshot", "restore_snapshot", "discard_snapshot", "start", "stop", "start_previous",
     "ensure_running", "verify",
 })

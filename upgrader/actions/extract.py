@@ -11,7 +11,9 @@ the release keeps beside its compose.yaml (``upgrader.datadirs``).
 Then, still before the server stops, what the release's compose.yaml asks of the host
 (``upgrader.policy``): a risk of a kind project.yaml's ``refuse`` lists fails the step as the
 release's fault (the run rolls back, the release is quarantined); the others are journaled
-(``release_risks``) as a warning.
+(``release_risks``) as a warning. A release with no compose.yaml at its top (a zip of a vendor's
+whole server folder, laid over the server by ``overlay``, DESIGN §12) has none of this to read:
+the journal says that no compose policy was checked.
 """
 
 from __future__ import annotations
@@ -33,10 +35,21 @@ def extract(context: Context) -> None:
     if "archive" not in context.data:
         raise ActionError("nothing to extract: no archive was downloaded in this run", retryable=False)
     make_dirs(context.project.releases_dir)
-    destination = package.extract(Path(context.data["archive"]), context.project.releases_dir,
-                                  sha256=str(release["sha256"]), version=str(release["version"]),
-                                  owner=context.project.name)
+    archive = Path(context.data["archive"])
+    # The archive's own sha256 (verify hands it on; a listing feed's entry has none).
+    sha256 = context.data.get("sha256") or release.get("sha256")
+    if not sha256:
+        from upgrader.feed import file_sha256
+
+        sha256 = context.data["sha256"] = file_sha256(archive)
+    destination = package.extract(archive, context.project.releases_dir, sha256=str(sha256),
+                                  version=str(release["version"]), owner=context.project.name)
     context.data["release_dir"] = str(destination)
+    if not (destination / "compose.yaml").is_file():
+        context.data.update(data_folders=[], published_ports=[], services=[])
+        context.journal("no_compose_file", f"release {release['version']} has no compose.yaml at its top: no data "
+                        "folders, published ports or compose policy (refuse) checked")
+        return
     from upgrader import datadirs
 
     # Said before the server stops: which folders beside compose.yaml this release keeps data in,
