@@ -165,18 +165,21 @@ def test_a_release_that_never_answers_is_rolled_back_to_the_old_folder(vendor):
     assert not (vendor.root / "state" / vendor.name / "installed.json").exists()
 
 
-# process.run's calls in a run: installed_version twice (check, start), then down, export, …, check.
-AFTER_OVERLAY, AFTER_UP = 4, 7
+# process.run's calls in a run: installed_version twice (check, start), then down, export, upgrade,
+# up, check. A kill on entry to call N leaves the run at the state before that step.
+STATES = {3: "extracted", 4: "overlaid", 5: "exported", 6: "upgraded", 7: "started"}
 
 
-@pytest.mark.parametrize("call, then", [(AFTER_OVERLAY, "rollback"), (AFTER_UP, "resume"), (AFTER_UP, "rollback")])
-def test_sigkill_after_overlay_or_up_then_resume_or_rollback_converges(vendor, tmp_path, call, then):
+@pytest.mark.parametrize("then", ["resume", "rollback"])
+@pytest.mark.parametrize("call", sorted(STATES), ids=[STATES[call] for call in sorted(STATES)])
+def test_sigkill_at_each_state_of_the_vendor_steps_then_resume_or_rollback_converges(vendor, tmp_path, call, then):
     vendor.publish("3.29.1")
     before = tree(vendor.root)
     killed = run_with_kill_point(KillPoint("upgrader.runtime.process.run", call),
                                  ["--root", str(vendor.root), "-n", vendor.name, "run"], tmp_path / "kill.json",
                                  env={"COMPOSE": COMPOSE}, timeout=240)
     assert killed.returncode == -9 and killed.report is not None, killed.stderr
+    assert json.loads(vendor.cli("status", "--json").stdout)["run"]["state"] == STATES[call]
     result = vendor.cli(then)
     assert result.returncode == 0, result.stdout + result.stderr
     if then == "resume":
