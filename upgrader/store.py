@@ -37,7 +37,8 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """fsync the folder ``path``: what was renamed or created in it survives a power cut."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -99,7 +100,7 @@ def _create_machine_id(path: Path) -> str:
             os.link(temporary, path)  # fails when another process made it first: its id stands
         except FileExistsError:
             return path.read_text(encoding="ascii", errors="replace").strip()
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return made
     except OSError as error:
         raise StateError(f"{path}: cannot write this server's rollout id: {error.strerror}") from None
@@ -129,7 +130,7 @@ def write_atomic(path: Path, content: bytes) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 class ProjectStore:

@@ -37,7 +37,7 @@ from typing import Any
 
 from upgrader.actions.base import Context, register
 from upgrader.errors import ActionError
-from upgrader.store import make_dirs, write_atomic
+from upgrader.store import fsync_dir, make_dirs, write_atomic
 
 DEFAULT_KEEP = ("projects/**", "cred.json")
 OWN_FOLDERS = ("releases", "downloads", "snapshots", "state", "logs")
@@ -214,16 +214,8 @@ def overlay(context: Context) -> None:
         # Releases are read-only once extracted; the server's files are its owner's to write.
         _copy_durably(source / relative, target / relative, (mode | 0o200) & 0o755, None)
     for folder in {(target / relative).parent for relative in [*document["replaced"], *document["added"]]}:
-        _fsync_dir(folder)
+        fsync_dir(folder)
     context.data["overlay"] = {"target": str(target), "backup": str(backup)}
-
-
-def _fsync_dir(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _owner(path: Path) -> tuple[int, int]:
@@ -257,6 +249,6 @@ def overlay_back(context: Context) -> None:
             context.journal("overlay_left", f"{folder} was added by the release and is not empty: left in place")
     for folder in {(target / relative).parent for relative in document["replaced"]} | {target}:
         if folder.is_dir():
-            _fsync_dir(folder)
+            fsync_dir(folder)
     context.journal("overlay_undone", {"target": str(target), "restored": len(document["replaced"]),
                                        "removed": len(document["added"])})

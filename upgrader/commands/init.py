@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 from upgrader.errors import ConfigError, UsageError
 from upgrader.project import NAME, Project
+from upgrader.store import fsync_dir
 
 if TYPE_CHECKING:
     from upgrader.app import Options, Result
@@ -177,7 +178,7 @@ class Written:
         finally:
             temporary.unlink(missing_ok=True)
         self.paths.append(("file", path))
-        _fsync_folder(path.parent)
+        fsync_dir(path.parent)
 
     def made(self, kind: str, path: Path) -> None:
         """Record ``path`` (kind ``file``, ``folder`` or ``release``) that other code created."""
@@ -200,14 +201,6 @@ class Written:
             except OSError as error:
                 logger.warning("could not remove %s: %s", path, error)
         self.paths.clear()
-
-
-def _fsync_folder(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextmanager
@@ -637,7 +630,7 @@ def write_export(project: Project, stack: Stack, version: str, written: Written)
     os.rename(staging, project.export_dir)  # export/ was checked absent before anything was written
     written.paths.remove(("folder", staging))
     written.made("folder", project.export_dir)
-    _fsync_folder(project.dir)
+    fsync_dir(project.dir)
 
 
 def _create(path: Path, content: bytes, mode: int) -> None:
@@ -699,5 +692,5 @@ def _with_values(project: Project, carried: dict[str, str], written: Written) ->
         os.replace(temporary, path)  # init's own file of a moment ago, recorded in ``written``
     finally:
         temporary.unlink(missing_ok=True)
-    _fsync_folder(path.parent)
+    fsync_dir(path.parent)
     return load_project(project.root, project.name)

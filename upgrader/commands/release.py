@@ -577,14 +577,6 @@ def _stage(folder: Path, name: str, data: bytes) -> Path:
     return Path(temporary)
 
 
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def _write_feed(feed: _FeedFolder, document: dict[str, Any], archive: tuple[Path, Path] | None = None,
                 ) -> list[str]:
     """Write ``document`` as the feed's index.json and, with a key, its index.json.sig; with
@@ -623,7 +615,9 @@ def _write_feed(feed: _FeedFolder, document: dict[str, Any], archive: tuple[Path
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
         raise
-    _fsync_folder(feed.folder)
+    from upgrader.store import fsync_dir
+
+    fsync_dir(feed.folder)
     return warnings
 
 
