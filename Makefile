@@ -58,7 +58,7 @@ validators: install
 	$(BIN)/python -c "from pathlib import Path; from upgrader.validation import generate; generate(Path('upgrader/_validators'))"
 
 lint: install
-	$(BIN)/ruff check upgrader tests benchmarks
+	$(BIN)/ruff check upgrader tests benchmarks ansible
 	$(BIN)/mypy
 
 # The Ansible collection upgrader.fleet (docs/fleet.md): ansible-lint on it (--offline: it neither
