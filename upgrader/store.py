@@ -117,6 +117,22 @@ def make_dirs(path: Path) -> None:
         path.mkdir(mode=DIR_MODE)
 
 
+def create_new(path: Path, content: bytes, mode: int, *, sync: bool = False) -> None:
+    """Write a new file ``path`` (never over one: ``FileExistsError``) that has ``mode`` from its
+    first byte (the umask only narrows it; fchmod makes it exact before any content is there);
+    ``sync``: fsynced before it is closed."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(fd, mode)
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view):]
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: Path, content: bytes) -> None:
     """Replace ``path`` with ``content`` so that a crash leaves the old or the new file, whole."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -45,6 +45,7 @@ from typing import Any
 from upgrader.actions.base import Context, register
 from upgrader.errors import ActionError
 from upgrader.project import Project
+from upgrader.store import create_new
 
 MARKER = ".upgrader-export"
 REMOVING = ".removing-"  # export.removing-<run>: a folder being deleted, never read again
@@ -123,19 +124,6 @@ def render_env(defaults: str, values: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _create(path: Path, content: bytes, mode: int) -> None:
-    """Write a new file ``path`` that has ``mode`` from its first byte (the umask only narrows
-    it; fchmod makes it exact before any content is there)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
-    try:
-        os.fchmod(fd, mode)
-        view = memoryview(content)
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
-
-
 def _labels(context: Context, services: list[str]) -> bytes:
     return owner_labels(context.project, services)
 
@@ -166,19 +154,19 @@ def _write_new(context: Context, release: Path, new: Path) -> None:
     remove_folder(new, run_id)  # not this run's, or not whole (no marker): of no use
     new.mkdir(mode=EXPORT_MODE)  # closed to others from the start: .env is written into it
     new.chmod(EXPORT_MODE)
-    _create(new / "compose.yaml", (release / "compose.yaml").read_bytes(), FILE_MODE)
+    create_new(new / "compose.yaml", (release / "compose.yaml").read_bytes(), FILE_MODE)
     services = context.data.get("services")
     if isinstance(services, list) and services:
         from upgrader.runtime import LABELS
 
-        _create(new / LABELS, _labels(context, services), FILE_MODE)
+        create_new(new / LABELS, _labels(context, services), FILE_MODE)
     if (release / "config").is_dir():
         shutil.copytree(release / "config", new / "config", symlinks=True)
         _settle_modes(new / "config")
     defaults_file = release / "defaults.env"
     defaults = defaults_file.read_text(encoding="utf-8") if defaults_file.is_file() else ""
     env = render_env(defaults, dict(context.project.config.get("values") or {}))
-    _create(new / ".env", env.encode("utf-8"), SECRET_MODE)
+    create_new(new / ".env", env.encode("utf-8"), SECRET_MODE)
     from upgrader import datadirs  # imported here: it imports this module
 
     # Found before the server stopped (by extract); asking Compose again here would be downtime.
@@ -188,7 +176,7 @@ def _write_new(context: Context, release: Path, new: Path) -> None:
     # Last: the marker says the folder is whole.
     marker = {"run_id": run_id, "version": context.to_version, "data": data,
               "values_sha256": values_digest(context.project.config.get("values"))}
-    _create(new / MARKER, (json.dumps(marker) + "\n").encode("utf-8"), FILE_MODE)
+    create_new(new / MARKER, (json.dumps(marker) + "\n").encode("utf-8"), FILE_MODE)
 
 
 @register("export")

@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 from upgrader.errors import ConfigError, UsageError
 from upgrader.project import NAME, Project
-from upgrader.store import fsync_dir
+from upgrader.store import create_new, fsync_dir, write_atomic
 
 if TYPE_CHECKING:
     from upgrader.app import Options, Result
@@ -73,7 +73,6 @@ TOKEN_FILE = "feed.token"  # noqa: S105 - the name of a file, not a secret
 TOKEN_LIMIT = 4096  # bytes of standard input read for a token: one line
 FOLDER_MODE = 0o755
 PROJECT_FILE_MODE = 0o644
-SECRET_FILE_MODE = 0o600  # project.yaml once it holds what an adopted .env held
 TOKEN_MODE = 0o600
 # Where Compose looks for a project's files in its folder, in its own order (the first found is
 # the file; an override beside it is merged over it).
@@ -161,16 +160,8 @@ class Written:
         fsynced under a temporary name, then linked to its name, which fails (``UsageError``)
         when something is there — nothing is ever written over."""
         temporary = path.with_name(f".{path.name}.init-{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+        create_new(temporary, content, mode, sync=True)
         try:
-            try:
-                os.fchmod(fd, mode)
-                view = memoryview(content)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
             try:
                 os.link(temporary, path)
             except FileExistsError:
@@ -590,7 +581,7 @@ def adopt(project: Project, stack: Stack, adoption: Adoption, written: Written) 
                 written.made("release", folder)
         carried = _carried_values(project, stack, chosen)
         if carried:
-            project = _with_values(project, carried, written)
+            project = _with_values(project, carried)  # its project.yaml is init's, in ``written``
             notes.append(f"carried over from {stack.working_dir / '.env'} into 'values:' of "
                          f"{project.dir / 'project.yaml'} (mode 0600: .env may hold secrets): "
                          f"{', '.join(sorted(carried))}")
@@ -620,29 +611,17 @@ def write_export(project: Project, stack: Stack, version: str, written: Written)
     head = (f"# The configuration of Compose project {project.name} as it ran when 'upgrader init --adopt' took\n"
             f"# it over: {', '.join(str(file) for file in stack.files)}, merged by Compose, relative paths made\n"
             "# absolute; ${VARS} come from .env beside this file.\n")
-    _create(staging / "compose.yaml", (head + stack.rendered).encode("utf-8"), FILE_MODE)
+    create_new(staging / "compose.yaml", (head + stack.rendered).encode("utf-8"), FILE_MODE)
     if stack.env is not None:
-        _create(staging / ".env", stack.env, SECRET_MODE)
-    _create(staging / LABELS, owner_labels(project, stack.services), FILE_MODE)
+        create_new(staging / ".env", stack.env, SECRET_MODE)
+    create_new(staging / LABELS, owner_labels(project, stack.services), FILE_MODE)
     marker = {"run_id": ADOPTED_RUN, "version": version, "data": [],
               "values_sha256": values_digest(project.config.get("values")), "adopted_from": str(stack.working_dir)}
-    _create(staging / MARKER, (json.dumps(marker) + "\n").encode("utf-8"), FILE_MODE)
+    create_new(staging / MARKER, (json.dumps(marker) + "\n").encode("utf-8"), FILE_MODE)
     os.rename(staging, project.export_dir)  # export/ was checked absent before anything was written
     written.paths.remove(("folder", staging))
     written.made("folder", project.export_dir)
     fsync_dir(project.dir)
-
-
-def _create(path: Path, content: bytes, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
-    try:
-        os.fchmod(fd, mode)
-        view = memoryview(content)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _env_settings(text: str) -> dict[str, str]:
@@ -676,7 +655,7 @@ def _carried_values(project: Project, stack: Stack, chosen: _Candidate | None) -
     return {key: value for key, value in settings.items() if key not in values and defaults.get(key) != value}
 
 
-def _with_values(project: Project, carried: dict[str, str], written: Written) -> Project:
+def _with_values(project: Project, carried: dict[str, str]) -> Project:
     """Project ``project`` with ``carried`` added to its ``values``: project.yaml (written by this
     init, moments ago) written again, 0600 since it now holds what ``.env`` held, and read back
     as a run reads it. Raises ``ConfigError`` when a setting is not one ``values`` can hold."""
@@ -685,12 +664,6 @@ def _with_values(project: Project, carried: dict[str, str], written: Written) ->
     config = {**project.config, "values": {**(project.config.get("values") or {}), **carried}}
     updated = Project(root=project.root, name=project.name, config=config)
     validate(updated)
-    path = project.dir / "project.yaml"
-    temporary = path.with_name(f".{path.name}.init-{os.getpid()}.tmp")
-    _create(temporary, _yaml(config), SECRET_FILE_MODE)
-    try:
-        os.replace(temporary, path)  # init's own file of a moment ago, recorded in ``written``
-    finally:
-        temporary.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+    # replaced whole, 0600 (store.FILE_MODE): it may now hold secrets
+    write_atomic(project.dir / "project.yaml", _yaml(config))
     return load_project(project.root, project.name)
